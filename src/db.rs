@@ -1,0 +1,239 @@
+//! The database: one SQLite file in WAL mode, its schema migrations, and a
+//! pool of connections used only from blocking threads.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use r2d2::Pool;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, ErrorCode, OpenFlags};
+
+use crate::error::ApiError;
+
+/// The schema, as migration sections (see the file's header).
+const SCHEMA: &str = include_str!("../schema.sql");
+/// `PRAGMA application_id` of an azuma database ("Azum").
+const APPLICATION_ID: i64 = 0x417A_756D;
+/// How long a statement waits for a lock before the request gets a 503.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections in the pool; SQLite runs one writer at a time anyway.
+const POOL_SIZE: u32 = 8;
+
+/// Why the database could not be opened. Each is one line for the operator.
+#[derive(Debug)]
+pub enum OpenError {
+    /// The file exists but is not an azuma database (or not SQLite at all).
+    NotAzuma(PathBuf),
+    /// The file was written by a newer azuma.
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    /// SQLite refused (permissions, a missing directory, a full disk...);
+    /// the reason.
+    Failed(PathBuf, String),
+}
+
+impl fmt::Display for OpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OpenError::NotAzuma(p) => write!(
+                f,
+                "{} is not an azuma database; refusing to touch it",
+                p.display()
+            ),
+            OpenError::TooNew { path, found, known } => write!(
+                f,
+                "{} has schema version {found}, newer than this azuma knows ({known}); \
+                 run a newer azuma",
+                path.display()
+            ),
+            OpenError::Failed(p, e) => write!(f, "cannot open database {}: {e}", p.display()),
+        }
+    }
+}
+
+impl std::error::Error for OpenError {}
+
+/// One migration step: the schema version it produces and its SQL.
+struct Migration<'a> {
+    version: i64,
+    sql: &'a str,
+}
+
+/// Splits `schema.sql` at its `-- migration N:` headers.
+fn migrations(schema: &str) -> Vec<Migration<'_>> {
+    let mut starts: Vec<(i64, usize)> = Vec::new();
+    let mut offset = 0;
+    for line in schema.split_inclusive('\n') {
+        let version = line
+            .strip_prefix("-- migration ")
+            .and_then(|rest| rest.split(':').next())
+            .and_then(|n| n.trim().parse().ok());
+        if let Some(version) = version {
+            starts.push((version, offset));
+        }
+        offset += line.len();
+    }
+    let ends = starts
+        .iter()
+        .skip(1)
+        .map(|&(_, at)| at)
+        .chain([schema.len()]);
+    starts
+        .iter()
+        .zip(ends)
+        .map(|(&(version, start), end)| Migration {
+            version,
+            sql: &schema[start..end],
+        })
+        .collect()
+}
+
+/// The schema version this binary writes.
+pub fn latest_version() -> i64 {
+    migrations(SCHEMA).last().map_or(0, |m| m.version)
+}
+
+/// A pool of configured connections to the database file.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool<SqliteConnectionManager>,
+}
+
+impl Db {
+    /// Opens (creating if absent) and migrates the database at `path`.
+    /// Nothing is written to a file that turns out not to be ours or too new.
+    /// Blocking: call before serving or from a blocking thread.
+    pub fn open(path: &Path) -> Result<Db, OpenError> {
+        let failed = |e: &dyn fmt::Display| OpenError::Failed(path.to_path_buf(), e.to_string());
+        let mut conn = Connection::open_with_flags(path, open_flags()).map_err(|e| failed(&e))?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| failed(&e))?;
+        check(&conn, path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| failed(&e))?;
+        migrate(&mut conn).map_err(|e| failed(&e))?;
+        drop(conn);
+
+        let manager = SqliteConnectionManager::file(path)
+            .with_flags(open_flags())
+            .with_init(configure);
+        let pool = Pool::builder()
+            .max_size(POOL_SIZE)
+            .min_idle(Some(1))
+            .connection_timeout(BUSY_TIMEOUT)
+            .build(manager)
+            .map_err(|e| failed(&e))?;
+        Ok(Db { pool })
+    }
+
+    /// Runs `f` with a connection on a blocking thread, so the async
+    /// runtime never waits on the disk. A panic in `f` becomes a 500.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, ApiError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool
+                .get()
+                .map_err(|e| ApiError::Unavailable(format!("database pool: {e}")))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("database task failed: {e}")))?
+    }
+}
+
+/// Accepts an azuma database this binary can migrate, or an empty file;
+/// reads only, so a refused file is left exactly as it was.
+fn check(conn: &Connection, path: &Path) -> Result<(), OpenError> {
+    let read = || -> rusqlite::Result<(i64, i64, i64)> {
+        let app_id = conn.pragma_query_value(None, "application_id", |r| r.get(0))?;
+        let version = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let objects = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?;
+        Ok((app_id, version, objects))
+    };
+    let (app_id, found, objects) = match read() {
+        Ok(header) => header,
+        Err(e) if e.sqlite_error_code() == Some(ErrorCode::NotADatabase) => {
+            return Err(OpenError::NotAzuma(path.to_path_buf()));
+        }
+        Err(e) => return Err(OpenError::Failed(path.to_path_buf(), e.to_string())),
+    };
+    let known = latest_version();
+    match (app_id, found, objects) {
+        (APPLICATION_ID, found, _) if found > known => Err(OpenError::TooNew {
+            path: path.to_path_buf(),
+            found,
+            known,
+        }),
+        (APPLICATION_ID, _, _) | (0, 0, 0) => Ok(()),
+        _ => Err(OpenError::NotAzuma(path.to_path_buf())),
+    }
+}
+
+/// Applies, in one transaction, every migration the file has not seen.
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let current: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    for step in migrations(SCHEMA).iter().filter(|m| m.version > current) {
+        tx.execute_batch(step.sql)?;
+        tx.pragma_update(None, "user_version", step.version)?;
+    }
+    tx.commit()
+}
+
+/// Whether `e` is a UNIQUE (or primary key) constraint failing.
+pub fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+    )
+}
+
+fn open_flags() -> OpenFlags {
+    OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+}
+
+/// Per-connection settings; the journal mode lives in the file itself.
+fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_migrations_are_numbered_from_one_without_gaps() {
+        let steps = migrations(SCHEMA);
+        assert!(!steps.is_empty());
+        for (i, step) in steps.iter().enumerate() {
+            assert_eq!(step.version, i as i64 + 1);
+            assert!(step.sql.starts_with("-- migration "));
+        }
+        assert_eq!(latest_version(), steps.len() as i64);
+    }
+
+    #[test]
+    fn splits_sections_exactly() {
+        let steps = migrations("-- head\n-- migration 1: a\nA;\n-- migration 2: b\nB;\n");
+        let sql: Vec<_> = steps.iter().map(|m| (m.version, m.sql)).collect();
+        assert_eq!(
+            sql,
+            [
+                (1, "-- migration 1: a\nA;\n"),
+                (2, "-- migration 2: b\nB;\n")
+            ]
+        );
+    }
+}

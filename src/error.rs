@@ -1,0 +1,144 @@
+//! The API's error model: every failure, on every route, becomes the JSON
+//! body `{"message": CODE, "detail"?: "..."}` with its status. Causes of
+//! internal failures go to the log, never to the client.
+
+use std::convert::Infallible;
+
+use serde::Serialize;
+use warp::http::{HeaderValue, StatusCode, header};
+use warp::reply::Response;
+use warp::{Rejection, Reply};
+
+/// A failure that the API reports to the client.
+#[derive(Debug)]
+pub enum ApiError {
+    /// 400: the request is malformed or breaks a limit; says what is wrong.
+    BadRequest(String),
+    /// 401: missing, malformed, unknown, revoked or expired token.
+    Unauthorized,
+    /// 403: authenticated, but not allowed.
+    Forbidden(String),
+    /// 404: no such route or object.
+    NotFound(String),
+    /// 405: known path, wrong method.
+    MethodNotAllowed,
+    /// 409: a unique value is taken.
+    AlreadyExists(String),
+    /// 413: the body is over the limit.
+    PayloadTooLarge,
+    /// 503: the database is busy past its timeout, or the server is stopping.
+    /// The cause is logged.
+    Unavailable(String),
+    /// 500: a bug or a broken disk. The cause is logged, never sent.
+    Internal(String),
+}
+
+impl warp::reject::Reject for ApiError {}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    message: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<&'a str>,
+}
+
+impl ApiError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "BAD_REQUEST"),
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "FORBIDDEN"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
+            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"),
+            ApiError::AlreadyExists(_) => (StatusCode::CONFLICT, "ALREADY_EXISTS"),
+            ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR"),
+        }
+    }
+
+    /// The human-readable part that is safe to send.
+    fn detail(&self) -> Option<&str> {
+        match self {
+            ApiError::BadRequest(d)
+            | ApiError::Forbidden(d)
+            | ApiError::NotFound(d)
+            | ApiError::AlreadyExists(d) => Some(d),
+            ApiError::Unauthorized => Some("a valid bearer token is required"),
+            ApiError::MethodNotAllowed => Some("this path does not take that method"),
+            ApiError::PayloadTooLarge => Some("request bodies are limited to 64 KiB"),
+            ApiError::Unavailable(_) => Some("the server is busy or stopping; try again"),
+            ApiError::Internal(_) => None,
+        }
+    }
+
+    /// The response, logging the cause of a server-side failure.
+    pub fn to_response(&self) -> Response {
+        match self {
+            ApiError::Internal(cause) => tracing::error!(%cause, "internal error"),
+            ApiError::Unavailable(cause) => tracing::warn!(%cause, "service unavailable"),
+            _ => {}
+        }
+        let (status, message) = self.status_and_code();
+        let body = ErrorBody {
+            message,
+            detail: self.detail(),
+        };
+        let mut response =
+            warp::reply::with_status(warp::reply::json(&body), status).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<rusqlite::Error> for ApiError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+        match e.sqlite_error_code() {
+            Some(DatabaseBusy | DatabaseLocked) => ApiError::Unavailable(e.to_string()),
+            _ => ApiError::Internal(format!("database: {e}")),
+        }
+    }
+}
+
+/// The last filter of the chain: turns any rejection into the API's error.
+pub async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
+    Ok(match rejection.find::<ApiError>() {
+        Some(e) => e.to_response(),
+        None => from_warp(&rejection).to_response(),
+    })
+}
+
+/// Maps warp's own rejections. Only path and method filters run before a
+/// route has matched, so anything else comes from a matched route and wins.
+fn from_warp(r: &Rejection) -> ApiError {
+    use warp::reject::{
+        InvalidHeader, InvalidQuery, LengthRequired, MethodNotAllowed, MissingHeader,
+        PayloadTooLarge, UnsupportedMediaType,
+    };
+    if r.find::<PayloadTooLarge>().is_some() {
+        ApiError::PayloadTooLarge
+    } else if let Some(e) = r.find::<InvalidQuery>() {
+        ApiError::BadRequest(e.to_string())
+    } else if let Some(e) = r.find::<InvalidHeader>() {
+        ApiError::BadRequest(e.to_string())
+    } else if let Some(e) = r.find::<MissingHeader>() {
+        ApiError::BadRequest(e.to_string())
+    } else if let Some(e) = r.find::<UnsupportedMediaType>() {
+        ApiError::BadRequest(e.to_string())
+    } else if let Some(e) = r.find::<LengthRequired>() {
+        ApiError::BadRequest(e.to_string())
+    } else if let Some(e) = r.find::<warp::filters::cors::CorsForbidden>() {
+        ApiError::Forbidden(e.to_string())
+    } else if r.find::<MethodNotAllowed>().is_some() {
+        ApiError::MethodNotAllowed
+    } else if r.is_not_found() {
+        ApiError::NotFound(String::from("no such route"))
+    } else {
+        ApiError::Internal(format!("unhandled rejection: {r:?}"))
+    }
+}

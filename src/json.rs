@@ -1,0 +1,117 @@
+//! JSON in and out: the request body filter (Content-Type, the 64 KiB limit,
+//! decoding) and the response helpers every route uses.
+
+use std::convert::Infallible;
+
+use bytes::{Buf, BufMut, BytesMut};
+use futures_util::{Stream, StreamExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use warp::Filter;
+use warp::http::{HeaderValue, StatusCode};
+use warp::reply::{Reply, Response};
+
+use crate::error::ApiError;
+
+/// The largest request body accepted, in bytes.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// A header's raw value, if the request has it.
+pub fn optional_header(
+    name: &'static str,
+) -> impl Filter<Extract = (Option<HeaderValue>,), Error = Infallible> + Clone {
+    warp::header::value(name)
+        .map(Some)
+        .or(warp::any().map(|| None))
+        .unify()
+}
+
+/// Decodes a JSON request body into `T`. A wrong or missing Content-Type,
+/// malformed JSON, a missing field or a wrong type is 400; a body over
+/// [`MAX_BODY`] is 413, refused from its Content-Length before it is read,
+/// or as soon as a chunked body passes the limit.
+pub fn body<T: DeserializeOwned + Send + 'static>()
+-> impl Filter<Extract = (T,), Error = warp::Rejection> + Clone {
+    optional_header("content-type")
+        .and(optional_header("content-length"))
+        .and(warp::body::stream())
+        .and_then(
+            |content_type: Option<HeaderValue>, length: Option<HeaderValue>, stream| async move {
+                if !is_json(content_type.as_ref()) {
+                    return Err(ApiError::BadRequest(
+                        "Content-Type must be application/json".into(),
+                    )
+                    .into());
+                }
+                let declared = length
+                    .as_ref()
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok());
+                if declared.is_some_and(|n| n > MAX_BODY as u64) {
+                    return Err(ApiError::PayloadTooLarge.into());
+                }
+                let bytes = read_limited(stream, declared.unwrap_or(0) as usize).await?;
+                decode(&bytes).map_err(warp::Rejection::from)
+            },
+        )
+}
+
+/// Parses JSON into `T`, with serde's explanation as the 400's detail.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
+}
+
+/// Reads a body of at most [`MAX_BODY`] bytes.
+async fn read_limited<S, B>(stream: S, expected: usize) -> Result<BytesMut, ApiError>
+where
+    S: Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
+    let mut body = BytesMut::with_capacity(expected.min(MAX_BODY));
+    let mut stream = std::pin::pin!(stream);
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("reading the body: {e}")))?;
+        if body.len() + chunk.remaining() > MAX_BODY {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        body.put(chunk);
+    }
+    Ok(body)
+}
+
+/// `application/json`, optionally with parameters such as a charset.
+fn is_json(content_type: Option<&HeaderValue>) -> bool {
+    let Some(value) = content_type.and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case("application/json")
+}
+
+/// `value` as a JSON response with `status`.
+pub fn reply<T: Serialize>(status: StatusCode, value: &T) -> Response {
+    warp::reply::with_status(warp::reply::json(value), status).into_response()
+}
+
+/// `204 No Content`, empty body.
+pub fn no_content() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_json_content_types_only() {
+        let h = |s: &str| HeaderValue::from_str(s).unwrap();
+        assert!(is_json(Some(&h("application/json"))));
+        assert!(is_json(Some(&h("application/json; charset=utf-8"))));
+        assert!(is_json(Some(&h("Application/JSON;charset=UTF-8"))));
+        assert!(!is_json(None));
+        assert!(!is_json(Some(&h("text/plain"))));
+        assert!(!is_json(Some(&h("application/jsonx"))));
+        assert!(!is_json(Some(&h("application/x-www-form-urlencoded"))));
+    }
+}

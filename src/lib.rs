@@ -1,0 +1,192 @@
+//! azuma: a small, fast Azuma chat server backed by one SQLite file.
+//!
+//! [`Server::bind`] opens the database and the listening socket from a
+//! [`Config`]; [`Server::run`] serves until a shutdown future completes.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use warp::Filter;
+use warp::filters::BoxedFilter;
+use warp::reply::{Reply, Response};
+
+mod clock;
+pub mod cors;
+mod db;
+mod error;
+mod index;
+mod json;
+pub mod password;
+mod session;
+mod user;
+
+pub use clock::{Clock, Timestamp};
+pub use db::OpenError;
+
+/// Everything a server needs to start.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// The SQLite file, created on first start.
+    pub database: PathBuf,
+    /// How often expired sessions are deleted.
+    pub prune_interval: Duration,
+    /// Origins allowed by CORS (see [`cors::parse_origin`]); empty for none.
+    pub cors_origins: Vec<String>,
+    /// Cost of new password hashes.
+    pub scrypt: scrypt::Params,
+    /// The clock sessions expire by.
+    pub clock: Clock,
+}
+
+impl Config {
+    /// The defaults, serving `database` on 127.0.0.1:8080.
+    pub fn new(database: impl Into<PathBuf>) -> Config {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database: database.into(),
+            prune_interval: Duration::from_secs(60),
+            cors_origins: Vec::new(),
+            scrypt: password::default_params(),
+            clock: Clock::default(),
+        }
+    }
+}
+
+/// Why a server could not start. Each displays as one line.
+#[derive(Debug)]
+pub enum StartError {
+    /// The address could not be bound (in use, not permitted...).
+    Listen(SocketAddr, std::io::Error),
+    /// The database could not be opened or migrated.
+    Database(OpenError),
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::Listen(addr, e) => write!(f, "cannot listen on {addr}: {e}"),
+            StartError::Database(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// What every handler shares.
+pub(crate) struct State {
+    pub db: db::Db,
+    pub passwords: password::Passwords,
+    pub clock: Clock,
+}
+
+/// Shared handle on the [`State`].
+pub(crate) type App = Arc<State>;
+
+/// A filter handing each request the [`App`].
+pub(crate) fn with_app(
+    app: &App,
+) -> impl Filter<Extract = (App,), Error = Infallible> + Clone + use<> {
+    let app = app.clone();
+    warp::any().map(move || app.clone())
+}
+
+/// A bound, ready server.
+pub struct Server {
+    listener: tokio::net::TcpListener,
+    local_addr: SocketAddr,
+    app: App,
+    config: Config,
+}
+
+impl Server {
+    /// Binds the listening socket, then opens and migrates the database.
+    pub async fn bind(config: Config) -> Result<Server, StartError> {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| StartError::Listen(config.listen, e))?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|e| StartError::Listen(config.listen, e))?;
+        let path = config.database.clone();
+        let db = tokio::task::spawn_blocking(move || db::Db::open(&path))
+            .await
+            .map_err(|e| {
+                StartError::Database(OpenError::Failed(config.database.clone(), e.to_string()))
+            })?
+            .map_err(StartError::Database)?;
+        let app = Arc::new(State {
+            db,
+            passwords: password::Passwords::new(config.scrypt),
+            clock: config.clock.clone(),
+        });
+        Ok(Server {
+            listener,
+            local_addr,
+            app,
+            config,
+        })
+    }
+
+    /// The address actually bound (with port 0, the real port).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves until `shutdown` completes, then lets requests in flight end.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) {
+        tracing::info!(
+            address = %self.local_addr,
+            database = %self.config.database.display(),
+            "listening on http://{}",
+            self.local_addr
+        );
+        let pruner = tokio::spawn(session::prune_every(
+            self.app.clone(),
+            self.config.prune_interval,
+        ));
+        warp::serve(routes(&self.app, &self.config.cors_origins))
+            .incoming(self.listener)
+            .graceful(shutdown)
+            .run()
+            .await;
+        pruner.abort();
+    }
+}
+
+/// The whole API: every resource's routes, CORS, errors and the access log.
+fn routes(app: &App, cors_origins: &[String]) -> BoxedFilter<(Response,)> {
+    let api = index::routes()
+        .or(user::routes(app))
+        .unify()
+        .recover(error::recover)
+        .unify();
+    // CORS wraps the recovered API so error responses carry its headers too;
+    // its own refusals are recovered outside it.
+    let api = match cors::filter(cors_origins) {
+        Some(cors) => api
+            .with(cors)
+            .map(Reply::into_response)
+            .recover(error::recover)
+            .unify()
+            .boxed(),
+        None => api.boxed(),
+    };
+    api.with(warp::log::custom(|info| {
+        tracing::info!(
+            method = %info.method(),
+            path = info.path(),
+            status = info.status().as_u16(),
+            micros = info.elapsed().as_micros() as u64,
+            "request"
+        );
+    }))
+    .map(Reply::into_response)
+    .boxed()
+}

@@ -1,0 +1,132 @@
+//! Password hashing: scrypt as PHC strings, on blocking threads, with at most
+//! one hash per CPU at a time so a burst of logins cannot exhaust memory.
+
+use std::sync::Arc;
+
+use scrypt::Scrypt;
+use scrypt::password_hash::phc::PasswordHash;
+use scrypt::password_hash::{PasswordHasher, PasswordVerifier};
+use tokio::sync::Semaphore;
+
+use crate::error::ApiError;
+
+/// The default cost, sized for a Raspberry Pi: N=2^15, r=8 (32 MiB per hash),
+/// p=3.
+pub const DEFAULT_LOG_N: u8 = 15;
+/// See [`DEFAULT_LOG_N`].
+pub const DEFAULT_R: u32 = 8;
+/// See [`DEFAULT_LOG_N`].
+pub const DEFAULT_P: u32 = 3;
+
+/// The default cost as scrypt parameters.
+pub fn default_params() -> scrypt::Params {
+    params(DEFAULT_LOG_N, DEFAULT_R, DEFAULT_P).unwrap_or_default()
+}
+
+/// scrypt parameters, or a one-line reason they are unusable.
+pub fn params(log_n: u8, r: u32, p: u32) -> Result<scrypt::Params, String> {
+    scrypt::Params::new(log_n, r, p)
+        .map_err(|e| format!("invalid scrypt cost log_n={log_n} r={r} p={p}: {e}"))
+}
+
+/// Hashes and verifies passwords with bounded concurrency.
+#[derive(Clone)]
+pub struct Passwords {
+    hasher: Scrypt,
+    permits: Arc<Semaphore>,
+}
+
+impl Passwords {
+    /// New hashes use `params`; hashes with other parameters still verify.
+    pub fn new(params: scrypt::Params) -> Passwords {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Passwords {
+            hasher: Scrypt::new_with_params(params),
+            permits: Arc::new(Semaphore::new(cpus)),
+        }
+    }
+
+    /// A PHC string for `password`, with a fresh random salt.
+    pub async fn hash(&self, password: String) -> Result<String, ApiError> {
+        let hasher = self.hasher;
+        self.limited(move || {
+            hasher
+                .hash_password(password.as_bytes())
+                .map(|h| h.to_string())
+                .map_err(|e| ApiError::Internal(format!("hashing a password: {e}")))
+        })
+        .await
+    }
+
+    /// Whether `password` matches the stored PHC string.
+    pub async fn verify(&self, password: String, stored: String) -> Result<bool, ApiError> {
+        let hasher = self.hasher;
+        self.limited(move || {
+            let stored = PasswordHash::new(&stored)
+                .map_err(|e| ApiError::Internal(format!("stored password hash: {e}")))?;
+            Ok(hasher.verify_password(password.as_bytes(), &stored).is_ok())
+        })
+        .await
+    }
+
+    /// Runs `f` on a blocking thread once one of the permits is free.
+    async fn limited<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> Result<T, ApiError> + Send + 'static,
+    {
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| ApiError::Internal(format!("hashing permits: {e}")))?;
+        tokio::task::spawn_blocking(move || {
+            let result = f();
+            drop(permit);
+            result
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("hashing task failed: {e}")))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cheap(log_n: u8) -> Passwords {
+        Passwords::new(scrypt::Params::new(log_n, 8, 1).unwrap())
+    }
+
+    #[tokio::test]
+    async fn verifies_its_own_hashes_and_rejects_others() {
+        let p = cheap(4);
+        let stored = p.hash("neo".into()).await.unwrap();
+        assert!(stored.starts_with("$scrypt$ln=4,r=8,p=1$"), "{stored}");
+        assert!(p.verify("neo".into(), stored.clone()).await.unwrap());
+        assert!(!p.verify("Neo".into(), stored).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn verifies_hashes_made_with_other_parameters() {
+        let old = cheap(5).hash("trinity".into()).await.unwrap();
+        assert!(cheap(4).verify("trinity".into(), old).await.unwrap());
+        // A passlib test vector: ln=16, r=8, p=1.
+        let passlib = "$scrypt$ln=16,r=8,p=1$aM15713r3Xsvxbi31lqr1Q$nFNh2CVHVjNldFVKDHDlm4CbdRSCdEBsjjJxD+iCs5E";
+        assert!(
+            cheap(4)
+                .verify("password".into(), passlib.into())
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn salts_every_hash() {
+        let p = cheap(4);
+        let a = p.hash("same".into()).await.unwrap();
+        let b = p.hash("same".into()).await.unwrap();
+        assert_ne!(a, b);
+    }
+}
