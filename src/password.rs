@@ -23,10 +23,22 @@ pub fn default_params() -> scrypt::Params {
     params(DEFAULT_LOG_N, DEFAULT_R, DEFAULT_P).unwrap_or_default()
 }
 
+/// The most memory one hash may take: more would take the server down at
+/// the first registration rather than protect anyone.
+const MAX_HASH_MEMORY: u128 = 1 << 30;
+
 /// scrypt parameters, or a one-line reason they are unusable.
 pub fn params(log_n: u8, r: u32, p: u32) -> Result<scrypt::Params, String> {
-    scrypt::Params::new(log_n, r, p)
-        .map_err(|e| format!("invalid scrypt cost log_n={log_n} r={r} p={p}: {e}"))
+    let invalid = |why: &str| format!("invalid scrypt cost log_n={log_n} r={r} p={p}: {why}");
+    if !(1..64).contains(&log_n) {
+        return Err(invalid("log_n must be from 1 to 63"));
+    }
+    // At most 2^39 · 2^63: no overflow.
+    let memory = (128 * u128::from(r)) << log_n;
+    if memory > MAX_HASH_MEMORY {
+        return Err(invalid("a hash would need more than 1 GiB of memory"));
+    }
+    scrypt::Params::new(log_n, r, p).map_err(|e| invalid(&e.to_string()))
 }
 
 /// Hashes and verifies passwords with bounded concurrency.
@@ -97,6 +109,20 @@ mod tests {
 
     fn cheap(log_n: u8) -> Passwords {
         Passwords::new(scrypt::Params::new(log_n, 8, 1).unwrap())
+    }
+
+    #[test]
+    fn bounds_the_cost() {
+        let d = default_params();
+        assert_eq!((d.log_n(), d.r(), d.p()), (15, 8, 3));
+        assert!(params(1, 1, 1).is_ok());
+        assert!(params(20, 8, 1).is_ok()); // exactly 1 GiB
+        assert!(params(0, 8, 1).is_err());
+        assert!(params(21, 8, 1).is_err());
+        assert!(params(63, 8, 1).is_err());
+        assert!(params(255, 8, 1).is_err());
+        assert!(params(10, 0, 1).is_err());
+        assert!(params(10, 8, 0).is_err());
     }
 
     #[tokio::test]

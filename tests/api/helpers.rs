@@ -1,0 +1,348 @@
+//! Starting real servers (in-process on port 0, or the real binary) and
+//! talking to them over real HTTP.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use azuma::{Clock, Config, Server};
+use reqwest::{Method, StatusCode, header::HeaderMap};
+use serde_json::Value;
+use tempfile::TempDir;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStderr, Command};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The cheapest scrypt cost: tests hash many passwords.
+pub fn cheap_scrypt() -> scrypt::Params {
+    azuma::password::params(4, 8, 1).expect("valid test scrypt params")
+}
+
+/// A server running in this test's runtime, on a temporary database.
+pub struct TestServer {
+    pub base: String,
+    pub clock: Clock,
+    pub db_path: PathBuf,
+    pub client: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+    _dir: TempDir,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        TestServer::start_with(|_| {}).await
+    }
+
+    /// Starts a server whose config `adjust` may change.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db_path = dir.path().join("azuma.db");
+        let mut config = Config::new(&db_path);
+        config.listen = "127.0.0.1:0".parse().expect("address");
+        config.scrypt = cheap_scrypt();
+        adjust(&mut config);
+        let clock = config.clock.clone();
+        let server = Server::bind(config).await.expect("server starts");
+        let base = format!("http://{}", server.local_addr());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(server.run(async {
+            let _ = stopped.await;
+        }));
+        TestServer {
+            base,
+            clock,
+            db_path,
+            client: client(),
+            stop: Some(stop),
+            task: Some(task),
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Sends a request with an optional bearer token and JSON body.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        Reply::from(request.send().await.expect("request completes")).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.call(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    /// Registers `name` and returns the new token.
+    pub async fn register(&self, name: &str, password: &str) -> String {
+        let reply = self
+            .post(
+                "/user/register",
+                None,
+                serde_json::json!({"name": name, "password": password}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+        reply.token()
+    }
+
+    /// Logs in and returns the new token.
+    pub async fn login(&self, name: &str, password: &str) -> String {
+        let reply = self
+            .post(
+                "/user/login",
+                None,
+                serde_json::json!({"name": name, "password": password}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+        reply.token()
+    }
+
+    /// Stops the server and waits for it to finish.
+    pub async fn stop(mut self) {
+        self.halt().await;
+    }
+
+    /// Stops the server but keeps its database files for inspection.
+    pub async fn halt(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(Duration::from_secs(10), task)
+                .await
+                .expect("server stops within 10 s")
+                .expect("server task ends cleanly");
+        }
+    }
+
+    /// A second connection to the database file, for looking inside.
+    pub fn peek(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(&self.db_path).expect("open database")
+    }
+}
+
+/// A client that never goes through a proxy.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
+/// A response, fully read.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub text: String,
+    pub body: Value,
+}
+
+impl Reply {
+    pub async fn from(response: reqwest::Response) -> Reply {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            text,
+            body,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn token(&self) -> String {
+        let token = self.body["token"].as_str().expect("a token").to_owned();
+        assert_uuid(&token);
+        token
+    }
+
+    /// Asserts the API's JSON error with this status and code.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, message: &str) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.text);
+        assert_eq!(self.header("content-type"), Some("application/json"));
+        assert_eq!(self.body["message"], message, "body: {}", self.text);
+        let fields: Vec<_> = self.body.as_object().expect("object").keys().collect();
+        assert!(
+            fields.iter().all(|k| *k == "message" || *k == "detail"),
+            "unexpected fields in {}",
+            self.text
+        );
+        if status == 401 {
+            assert_eq!(self.header("www-authenticate"), Some("Bearer"));
+        }
+    }
+
+    /// Asserts a 2xx JSON answer with this status.
+    #[track_caller]
+    pub fn assert_json(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.text);
+        assert_eq!(self.header("content-type"), Some("application/json"));
+        &self.body
+    }
+}
+
+/// Lowercase, hyphenated UUID.
+#[track_caller]
+pub fn assert_uuid(s: &str) {
+    let parsed = uuid::Uuid::parse_str(s).unwrap_or_else(|_| panic!("{s:?} is not a UUID"));
+    assert_eq!(
+        parsed.hyphenated().to_string(),
+        s,
+        "not lowercase-hyphenated"
+    );
+}
+
+/// RFC 3339, UTC, microseconds, `Z`: `2021-03-28T14:39:40.063095Z`.
+#[track_caller]
+pub fn assert_timestamp(s: &str) {
+    let b = s.as_bytes();
+    assert_eq!(b.len(), 27, "{s:?}");
+    assert!(s.ends_with('Z') && b[10] == b'T' && b[19] == b'.', "{s:?}");
+    chrono::DateTime::parse_from_rfc3339(s).unwrap_or_else(|_| panic!("{s:?}"));
+}
+
+/// Sends raw bytes on a fresh connection and returns what comes back until
+/// the server closes or `wait` passes.
+pub async fn raw(base: &str, request: &[u8], wait: Duration) -> String {
+    let addr = base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(request).await.expect("write");
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+            Ok(Ok(n)) => {
+                out.extend_from_slice(&buf[..n]);
+                if out.windows(4).any(|w| w == b"\r\n\r\n") && response_complete(&out) {
+                    break;
+                }
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Whether a buffered response has all of its Content-Length body.
+fn response_complete(out: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(out);
+    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+        return false;
+    };
+    let length = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse::<usize>().ok())?
+        })
+        .unwrap_or(0);
+    body.len() >= length
+}
+
+/// The real `azuma` binary, started on port 0.
+pub struct Binary {
+    pub child: Child,
+    pub base: String,
+    pub stderr: BufReader<ChildStderr>,
+}
+
+impl Binary {
+    /// Starts `azuma` with `args` (plus port 0 and cheap hashing) in `cwd`
+    /// and waits for its "listening on" line.
+    pub async fn start(cwd: &Path, args: &[&str]) -> Binary {
+        let mut child = binary(cwd)
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--scrypt-log-n",
+                "4",
+                "--scrypt-p",
+                "1",
+            ])
+            .args(args)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn azuma");
+        let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+        let base = tokio::time::timeout(Duration::from_secs(30), async {
+            let mut line = String::new();
+            loop {
+                line.clear();
+                let n = stderr.read_line(&mut line).await.expect("read stderr");
+                assert!(n > 0, "azuma exited before listening");
+                if let Some(at) = line.find("listening on http://") {
+                    let rest = &line[at + "listening on ".len()..];
+                    return rest.split_whitespace().next().unwrap_or("").to_owned();
+                }
+            }
+        })
+        .await
+        .expect("azuma starts listening within 30 s");
+        Binary {
+            child,
+            base,
+            stderr,
+        }
+    }
+
+    /// Reads stderr lines until one contains all of `needles`.
+    pub async fn wait_for_log(&mut self, needles: &[&str]) -> String {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            let mut line = String::new();
+            loop {
+                line.clear();
+                let n = self.stderr.read_line(&mut line).await.expect("read stderr");
+                assert!(n > 0, "stderr closed before a line with {needles:?}");
+                if needles.iter().all(|n| line.contains(n)) {
+                    return line.clone();
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("no log line with {needles:?} within 10 s"))
+    }
+}
+
+/// A command running the real binary in `cwd`, with a quiet log.
+pub fn binary(cwd: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_azuma"));
+    command
+        .current_dir(cwd)
+        .env_remove("AZUMA_LISTEN")
+        .env_remove("AZUMA_DATABASE")
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .kill_on_drop(true);
+    command
+}

@@ -1,0 +1,128 @@
+//! `GET /` and CORS.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::TestServer;
+
+#[tokio::test]
+async fn index_describes_the_server_from_crate_metadata() {
+    let server = TestServer::start().await;
+    let reply = server.get("/", None).await;
+    let body = reply.assert_json(200);
+    assert_eq!(
+        body,
+        &json!({
+            "name": "azuma",
+            "version": env!("CARGO_PKG_VERSION"),
+            "authors": env!("CARGO_PKG_AUTHORS").split(':').collect::<Vec<_>>(),
+            "license": "AGPL-3.0-or-later",
+        })
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn no_cors_headers_without_the_option() {
+    let server = TestServer::start().await;
+    let response = server
+        .client
+        .get(server.url("/"))
+        .header("origin", "http://localhost:5173")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn cors_origin_allows_a_web_client_including_on_errors() {
+    let origin = "http://localhost:5173";
+    let server = TestServer::start_with(|c| c.cors_origins = vec![origin.into()]).await;
+
+    // Preflight for an authenticated JSON request.
+    let preflight = server
+        .client
+        .request(Method::OPTIONS, server.url("/user/update"))
+        .header("origin", origin)
+        .header("access-control-request-method", "PATCH")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 200);
+    let h = preflight.headers();
+    assert_eq!(h["access-control-allow-origin"], origin);
+    let methods = h["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .to_uppercase();
+    for m in ["GET", "POST", "PATCH", "DELETE"] {
+        assert!(methods.contains(m), "{methods}");
+    }
+    let headers = h["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(headers.contains("authorization") && headers.contains("content-type"));
+
+    // Actual requests carry the header, errors included, so the client can
+    // read the error body.
+    for path in ["/", "/user/self"] {
+        let response = server
+            .client
+            .get(server.url(path))
+            .header("origin", origin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.headers()["access-control-allow-origin"],
+            origin,
+            "{path}"
+        );
+    }
+
+    // Another origin is refused with the API's error body.
+    let response = server
+        .client
+        .get(server.url("/"))
+        .header("origin", "http://evil.example")
+        .send()
+        .await
+        .unwrap();
+    crate::helpers::Reply::from(response)
+        .await
+        .assert_error(403, "FORBIDDEN");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn cors_star_allows_any_origin() {
+    let server = TestServer::start_with(|c| c.cors_origins = vec!["*".into()]).await;
+    let response = server
+        .client
+        .get(server.url("/"))
+        .header("origin", "http://anything.example:1234")
+        .send()
+        .await
+        .unwrap();
+    let allowed = response.headers()["access-control-allow-origin"]
+        .to_str()
+        .unwrap();
+    assert!(
+        allowed == "*" || allowed == "http://anything.example:1234",
+        "{allowed}"
+    );
+    server.stop().await;
+}

@@ -1,0 +1,9 @@
+//! Black-box tests: real servers on 127.0.0.1:0 with temporary databases,
+//! driven over real HTTP like a client would.
+
+mod errors;
+mod helpers;
+mod index;
+mod process;
+mod session;
+mod user;
