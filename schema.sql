@@ -27,3 +27,28 @@ CREATE TABLE sessions (
 
 CREATE INDEX sessions_by_user ON sessions (user_id);
 CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+
+-- migration 2: channels, messages and their history
+-- Authors and owners are not foreign keys: removing an account does not
+-- rewrite the history others have read.
+CREATE TABLE channels (
+    seq         INTEGER NOT NULL PRIMARY KEY, -- creation order
+    id          BLOB    NOT NULL UNIQUE,
+    name        TEXT    NOT NULL,
+    description TEXT,
+    owner       BLOB    NOT NULL,
+    created_at  INTEGER NOT NULL
+) STRICT;
+
+-- seq is the storage order, which history follows (never the clock).
+CREATE TABLE messages (
+    seq        INTEGER NOT NULL PRIMARY KEY,
+    id         BLOB    NOT NULL UNIQUE,
+    channel    INTEGER NOT NULL REFERENCES channels (seq) ON DELETE CASCADE,
+    author     BLOB    NOT NULL,
+    content    TEXT    NOT NULL,
+    created_at INTEGER NOT NULL
+) STRICT;
+
+-- Every history page is one range of this index: no scan of the channel.
+CREATE INDEX messages_by_channel ON messages (channel, seq);

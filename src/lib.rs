@@ -15,12 +15,15 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::{Reply, Response};
 
+mod channel;
 mod clock;
 pub mod cors;
 mod db;
 mod error;
+mod hub;
 mod index;
 mod json;
+mod message;
 pub mod password;
 mod session;
 mod user;
@@ -84,6 +87,7 @@ pub(crate) struct State {
     pub db: db::Db,
     pub passwords: password::Passwords,
     pub clock: Clock,
+    pub hub: hub::Hub,
 }
 
 /// Shared handle on the [`State`].
@@ -95,6 +99,12 @@ pub(crate) fn with_app(
 ) -> impl Filter<Extract = (App,), Error = Infallible> + Clone + use<> {
     let app = app.clone();
     warp::any().map(move || app.clone())
+}
+
+/// Parses an id from a path, query or body: malformed is a 400 naming `what`.
+pub(crate) fn parse_id(text: &str, what: &str) -> Result<uuid::Uuid, error::ApiError> {
+    uuid::Uuid::try_parse(text)
+        .map_err(|_| error::ApiError::BadRequest(format!("malformed {what} id {text:?}")))
 }
 
 /// A bound, ready server.
@@ -125,6 +135,7 @@ impl Server {
             db,
             passwords: password::Passwords::new(config.scrypt),
             clock: config.clock.clone(),
+            hub: hub::Hub::default(),
         });
         Ok(Server {
             listener,
@@ -161,9 +172,20 @@ impl Server {
 }
 
 /// The whole API: every resource's routes, CORS, errors and the access log.
+///
+/// | routes | module |
+/// |---|---|
+/// | `GET /` | `index` |
+/// | `/user/...` | `user` (tokens in `session`) |
+/// | `/channel`, `/channel/{id}` | `channel` |
+/// | `/message/send`, `/channel/{id}/messages` | `message` |
 fn routes(app: &App, cors_origins: &[String]) -> BoxedFilter<(Response,)> {
     let api = index::routes()
         .or(user::routes(app))
+        .unify()
+        .or(channel::routes(app))
+        .unify()
+        .or(message::routes(app))
         .unify()
         .recover(error::recover)
         .unify();

@@ -13,7 +13,7 @@ use crate::clock::Timestamp;
 use crate::db::is_unique_violation;
 use crate::error::ApiError;
 use crate::session::{self, Session, authenticated};
-use crate::{App, json, with_app};
+use crate::{App, json, parse_id, with_app};
 
 /// A user as the API shows it.
 #[derive(Debug, Serialize)]
@@ -86,9 +86,7 @@ pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
         .and(with_app(app))
         .and(authenticated(app))
         .and_then(|id: String, app: App, _: Session| async move {
-            let id = Uuid::try_parse(&id)
-                .map_err(|_| ApiError::BadRequest(format!("malformed user id {id:?}")))?;
-            get(app, id).await
+            get(app, parse_id(&id, "user")?).await
         });
     register
         .or(login)

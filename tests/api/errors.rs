@@ -50,6 +50,16 @@ async fn wrong_method_on_a_known_path_is_405_json() {
             "/user/318cd399-f47f-478f-8d09-c9c414c3750d",
             &[Method::POST, Method::PATCH],
         ),
+        ("/channel", &[Method::PATCH, Method::PUT]),
+        (
+            "/channel/318cd399-f47f-478f-8d09-c9c414c3750d",
+            &[Method::POST, Method::DELETE, Method::PATCH],
+        ),
+        (
+            "/channel/318cd399-f47f-478f-8d09-c9c414c3750d/messages",
+            &[Method::POST, Method::DELETE],
+        ),
+        ("/message/send", &[Method::GET, Method::PUT]),
     ];
     for (path, methods) in cases {
         for method in *methods {
@@ -207,6 +217,15 @@ async fn every_authenticated_route_requires_a_valid_bearer_token() {
         (Method::PATCH, "/user/update"),
         (Method::GET, "/user/self"),
         (Method::GET, "/user/318cd399-f47f-478f-8d09-c9c414c3750d"),
+        (Method::POST, "/channel"),
+        (Method::GET, "/channel"),
+        (Method::DELETE, "/channel"),
+        (Method::GET, "/channel/318cd399-f47f-478f-8d09-c9c414c3750d"),
+        (
+            Method::GET,
+            "/channel/318cd399-f47f-478f-8d09-c9c414c3750d/messages",
+        ),
+        (Method::POST, "/message/send"),
     ];
     let bad_headers = [
         None,

@@ -1,9 +1,11 @@
 //! Black-box tests: real servers on 127.0.0.1:0 with temporary databases,
 //! driven over real HTTP like a client would.
 
+mod channel;
 mod errors;
 mod helpers;
 mod index;
+mod message;
 mod process;
 mod session;
 mod user;

@@ -1,0 +1,121 @@
+//! The one place realtime fan-out starts: handlers publish [`Event`]s, each
+//! serialised once into a frame that every subscriber shares.
+
+use std::sync::{Arc, Mutex};
+
+use rusqlite::Transaction;
+use serde::Serialize;
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use crate::channel::Channel;
+use crate::message::Message;
+
+/// Undelivered frames a subscriber may fall behind by before it lags.
+const CAPACITY: usize = 1024;
+
+/// Something every connected client hears about.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", content = "content")]
+pub enum Event<'a> {
+    /// A message was stored.
+    Message(&'a Message),
+    /// A channel was created.
+    ChannelCreated(&'a Channel),
+    /// A channel and its messages were deleted.
+    ChannelDeleted {
+        /// The deleted channel's id.
+        id: Uuid,
+    },
+}
+
+/// A serialised event, shared by every subscriber.
+pub type Frame = Arc<str>;
+
+/// The publisher.
+pub struct Hub {
+    frames: broadcast::Sender<Frame>,
+    /// Held from commit to publish, so that frames go out in commit order.
+    order: Mutex<()>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub {
+            frames: broadcast::channel(CAPACITY).0,
+            order: Mutex::new(()),
+        }
+    }
+}
+
+impl Hub {
+    /// Commits `tx`, then publishes the event it stored. Events are
+    /// published in the order their transactions commit.
+    pub fn commit_and_publish(
+        &self,
+        tx: Transaction<'_>,
+        event: &Event<'_>,
+    ) -> rusqlite::Result<()> {
+        let _order = self
+            .order
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        tx.commit()?;
+        self.publish(event);
+        Ok(())
+    }
+
+    /// Serialises `event` once and hands it to every subscriber, if any.
+    fn publish(&self, event: &Event<'_>) {
+        if self.frames.receiver_count() == 0 {
+            return;
+        }
+        match serde_json::to_string(event) {
+            // No receivers left since the check is fine: nobody to tell.
+            Ok(frame) => drop(self.frames.send(Frame::from(frame))),
+            Err(e) => tracing::error!(error = %e, "cannot serialise an event"),
+        }
+    }
+
+    /// A new subscription to every frame published from now on.
+    #[cfg_attr(not(test), expect(dead_code, reason = "websockets subscribe next"))]
+    pub fn subscribe(&self) -> broadcast::Receiver<Frame> {
+        self.frames.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn publishes_serialised_frames_in_commit_order() {
+        let hub = Hub::default();
+        let mut frames = hub.subscribe();
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        let ids = [Uuid::new_v4(), Uuid::new_v4()];
+        for id in ids {
+            let tx = conn.transaction().unwrap();
+            hub.commit_and_publish(tx, &Event::ChannelDeleted { id })
+                .unwrap();
+        }
+        for id in ids {
+            let frame = frames.try_recv().unwrap();
+            assert_eq!(
+                &*frame,
+                format!(r#"{{"type":"ChannelDeleted","content":{{"id":"{id}"}}}}"#)
+            );
+        }
+        assert!(frames.try_recv().is_err());
+    }
+
+    #[test]
+    fn publishing_without_subscribers_is_fine() {
+        let hub = Hub::default();
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        let tx = conn.transaction().unwrap();
+        let id = Uuid::new_v4();
+        hub.commit_and_publish(tx, &Event::ChannelDeleted { id })
+            .unwrap();
+    }
+}
