@@ -177,7 +177,7 @@ fn check(conn: &Connection, path: &Path) -> Result<(), OpenError> {
 }
 
 /// Applies, in one transaction, every migration the file has not seen.
-fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let current: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
     for step in migrations(SCHEMA).iter().filter(|m| m.version > current) {

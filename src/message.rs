@@ -183,6 +183,13 @@ fn channel_seq(conn: &Connection, id: &Uuid) -> rusqlite::Result<Option<i64>> {
         .optional()
 }
 
+/// The newest `?3` messages of channel `?1` below seq `?2`, newest first.
+const NEWEST_BEFORE: &str = "SELECT id, author, content, created_at FROM messages
+    WHERE channel = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3";
+/// The oldest `?3` messages of channel `?1` above seq `?2`.
+const OLDEST_AFTER: &str = "SELECT id, author, content, created_at FROM messages
+    WHERE channel = ?1 AND seq > ?2 ORDER BY seq ASC LIMIT ?3";
+
 /// One page of a channel's history, oldest first. Each page is one range
 /// of the `messages_by_channel` index.
 fn read_page(
@@ -198,24 +205,9 @@ fn read_page(
             .ok_or_else(|| ApiError::BadRequest(format!("{id} is not a message of this channel")))
     };
     let (sql, from, newest_first) = match &page.cursor {
-        Cursor::Newest => (
-            "SELECT id, author, content, created_at FROM messages
-             WHERE channel = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3",
-            i64::MAX,
-            true,
-        ),
-        Cursor::Before(id) => (
-            "SELECT id, author, content, created_at FROM messages
-             WHERE channel = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3",
-            cursor_seq(id)?,
-            true,
-        ),
-        Cursor::After(id) => (
-            "SELECT id, author, content, created_at FROM messages
-             WHERE channel = ?1 AND seq > ?2 ORDER BY seq ASC LIMIT ?3",
-            cursor_seq(id)?,
-            false,
-        ),
+        Cursor::Newest => (NEWEST_BEFORE, i64::MAX, true),
+        Cursor::Before(id) => (NEWEST_BEFORE, cursor_seq(id)?, true),
+        Cursor::After(id) => (OLDEST_AFTER, cursor_seq(id)?, false),
     };
     let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map(params![channel_seq, from, page.limit], |r| {
@@ -237,6 +229,29 @@ fn read_page(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn history_pages_are_index_ranges_not_scans() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::db::migrate(&mut conn).unwrap();
+        for sql in [NEWEST_BEFORE, OLDEST_AFTER] {
+            let plan: Vec<String> = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap()
+                .query_map(params![1, 2, 3], |r| r.get(3))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            assert_eq!(
+                plan,
+                [
+                    "SEARCH messages USING INDEX messages_by_channel (channel=? AND seq>?)"
+                        .replace('>', if sql == NEWEST_BEFORE { "<" } else { ">" })
+                ],
+                "{sql}"
+            );
+        }
+    }
 
     fn query(before: Option<&str>, after: Option<&str>, limit: Option<&str>) -> HistoryQuery {
         HistoryQuery {
