@@ -72,13 +72,18 @@ impl ApiError {
         }
     }
 
-    /// The response, logging the cause of a server-side failure.
-    pub fn to_response(&self) -> Response {
+    /// Logs the cause of a server-side failure; client errors log nothing.
+    pub fn log(&self) {
         match self {
             ApiError::Internal(cause) => tracing::error!(%cause, "internal error"),
             ApiError::Unavailable(cause) => tracing::warn!(%cause, "service unavailable"),
             _ => {}
         }
+    }
+
+    /// The response, logging the cause of a server-side failure.
+    pub fn to_response(&self) -> Response {
+        self.log();
         let (status, message) = self.status_and_code();
         let body = ErrorBody {
             message,
@@ -131,6 +136,8 @@ fn from_warp(r: &Rejection) -> ApiError {
     } else if let Some(e) = r.find::<UnsupportedMediaType>() {
         ApiError::BadRequest(e.to_string())
     } else if let Some(e) = r.find::<LengthRequired>() {
+        ApiError::BadRequest(e.to_string())
+    } else if let Some(e) = r.find::<warp::filters::ws::MissingConnectionUpgrade>() {
         ApiError::BadRequest(e.to_string())
     } else if let Some(e) = r.find::<warp::filters::cors::CorsForbidden>() {
         ApiError::Forbidden(e.to_string())

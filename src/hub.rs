@@ -27,6 +27,13 @@ pub enum Event<'a> {
         /// The deleted channel's id.
         id: Uuid,
     },
+    /// What others see of a user's status changed.
+    Status {
+        /// Whose.
+        user: Uuid,
+        /// `ONLINE`, `AFK`, `DND` or `OFFLINE`.
+        onlinestatus: &'static str,
+    },
 }
 
 /// A serialised event, shared by every subscriber.
@@ -66,7 +73,7 @@ impl Hub {
     }
 
     /// Serialises `event` once and hands it to every subscriber, if any.
-    fn publish(&self, event: &Event<'_>) {
+    pub fn publish(&self, event: &Event<'_>) {
         if self.frames.receiver_count() == 0 {
             return;
         }
@@ -78,7 +85,6 @@ impl Hub {
     }
 
     /// A new subscription to every frame published from now on.
-    #[cfg_attr(not(test), expect(dead_code, reason = "websockets subscribe next"))]
     pub fn subscribe(&self) -> broadcast::Receiver<Frame> {
         self.frames.subscribe()
     }

@@ -25,11 +25,14 @@ mod index;
 mod json;
 mod message;
 pub mod password;
+mod presence;
 mod session;
 mod user;
+mod ws;
 
 pub use clock::{Clock, Timestamp};
 pub use db::OpenError;
+pub use ws::Limits as RealtimeLimits;
 
 /// Everything a server needs to start.
 #[derive(Clone, Debug)]
@@ -46,6 +49,8 @@ pub struct Config {
     pub scrypt: scrypt::Params,
     /// The clock sessions expire by.
     pub clock: Clock,
+    /// Websocket deadlines and queue size.
+    pub realtime: RealtimeLimits,
 }
 
 impl Config {
@@ -58,6 +63,7 @@ impl Config {
             cors_origins: Vec::new(),
             scrypt: password::default_params(),
             clock: Clock::default(),
+            realtime: RealtimeLimits::default(),
         }
     }
 }
@@ -88,6 +94,9 @@ pub(crate) struct State {
     pub passwords: password::Passwords,
     pub clock: Clock,
     pub hub: hub::Hub,
+    pub presence: presence::Presence,
+    pub connections: ws::Connections,
+    pub realtime: RealtimeLimits,
 }
 
 /// Shared handle on the [`State`].
@@ -136,6 +145,9 @@ impl Server {
             passwords: password::Passwords::new(config.scrypt),
             clock: config.clock.clone(),
             hub: hub::Hub::default(),
+            presence: presence::Presence::default(),
+            connections: ws::Connections::default(),
+            realtime: config.realtime.clone(),
         });
         Ok(Server {
             listener,
@@ -150,7 +162,8 @@ impl Server {
         self.local_addr
     }
 
-    /// Serves until `shutdown` completes, then lets requests in flight end.
+    /// Serves until `shutdown` completes, then lets requests in flight end
+    /// and closes every websocket with 1001.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) {
         tracing::info!(
             address = %self.local_addr,
@@ -162,11 +175,23 @@ impl Server {
             self.app.clone(),
             self.config.prune_interval,
         ));
+        let app = self.app.clone();
+        let shutdown = async move {
+            shutdown.await;
+            app.connections.shut_down();
+        };
         warp::serve(routes(&self.app, &self.config.cors_origins))
             .incoming(self.listener)
             .graceful(shutdown)
             .run()
             .await;
+        let close_wait = self.app.realtime.close_wait + Duration::from_secs(1);
+        if tokio::time::timeout(close_wait, self.app.connections.closed())
+            .await
+            .is_err()
+        {
+            tracing::warn!("websockets still open after {close_wait:?}; dropping them");
+        }
         pruner.abort();
     }
 }
@@ -179,6 +204,7 @@ impl Server {
 /// | `/user/...` | `user` (tokens in `session`) |
 /// | `/channel`, `/channel/{id}` | `channel` |
 /// | `/message/send`, `/channel/{id}/messages` | `message` |
+/// | `/init_ws` | `ws` (statuses in `presence`, events from `hub`) |
 fn routes(app: &App, cors_origins: &[String]) -> BoxedFilter<(Response,)> {
     let api = index::routes()
         .or(user::routes(app))
@@ -186,6 +212,8 @@ fn routes(app: &App, cors_origins: &[String]) -> BoxedFilter<(Response,)> {
         .or(channel::routes(app))
         .unify()
         .or(message::routes(app))
+        .unify()
+        .or(ws::routes(app))
         .unify()
         .recover(error::recover)
         .unify();

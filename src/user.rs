@@ -12,6 +12,7 @@ use warp::{Filter, Rejection};
 use crate::clock::Timestamp;
 use crate::db::is_unique_violation;
 use crate::error::ApiError;
+use crate::presence::Status;
 use crate::session::{self, Session, authenticated};
 use crate::{App, json, parse_id, with_app};
 
@@ -34,6 +35,19 @@ pub struct User {
 struct Credentials {
     name: String,
     password: String,
+}
+
+/// Body of `POST /user/status/set`.
+#[derive(Deserialize)]
+struct SetStatus {
+    status: Status,
+}
+
+/// What `POST /user/status/set` answers: the same as a `Status` event.
+#[derive(Serialize)]
+struct StatusReply {
+    user: Uuid,
+    onlinestatus: &'static str,
 }
 
 /// Body of `PATCH /user/update`: absent (or null) fields stay as they are.
@@ -74,6 +88,12 @@ pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
         .and(authenticated(app))
         .and(json::body())
         .and_then(update);
+    let status = warp::path!("user" / "status" / "set")
+        .and(warp::post())
+        .and(with_app(app))
+        .and(authenticated(app))
+        .and(json::body())
+        .and_then(set_status);
     let own = warp::path!("user" / "self")
         .and(warp::get())
         .and(with_app(app))
@@ -94,6 +114,8 @@ pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
         .or(logout)
         .unify()
         .or(update)
+        .unify()
+        .or(status)
         .unify()
         .or(own)
         .unify()
@@ -171,10 +193,26 @@ async fn login(app: App, body: Credentials) -> Result<Response, Rejection> {
 }
 
 async fn logout(app: App, session: Session) -> Result<Response, Rejection> {
+    let token = session.token_hash;
     app.db
-        .run(move |conn| Ok(session::revoke(conn, &session.token_hash)?))
+        .run(move |conn| Ok(session::revoke(conn, &token)?))
         .await?;
+    app.connections.revoke_token(&token);
     Ok(json::no_content())
+}
+
+async fn set_status(app: App, session: Session, body: SetStatus) -> Result<Response, Rejection> {
+    let onlinestatus = app
+        .presence
+        .set(session.user_id, body.status, &app.hub)
+        .ok_or_else(|| {
+            ApiError::BadRequest("set a status over an authenticated websocket connection".into())
+        })?;
+    let reply = StatusReply {
+        user: session.user_id,
+        onlinestatus,
+    };
+    Ok(json::reply(StatusCode::OK, &reply))
 }
 
 async fn update(app: App, session: Session, body: Update) -> Result<Response, Rejection> {
@@ -189,6 +227,8 @@ async fn update(app: App, session: Session, body: Update) -> Result<Response, Re
         None => None,
     };
     let name = body.name;
+    let password_changed = hash.is_some();
+    let (user_id, keep) = (session.user_id, session.token_hash);
     let user = app
         .db
         .run(move |conn| {
@@ -212,13 +252,16 @@ async fn update(app: App, session: Session, body: Update) -> Result<Response, Re
             Ok(user)
         })
         .await?;
+    if password_changed {
+        app.connections.revoke_user_except(&user_id, &keep);
+    }
     Ok(json::reply(StatusCode::OK, &user))
 }
 
 async fn get(app: App, id: Uuid) -> Result<Response, Rejection> {
     let user = app.db.run(move |conn| Ok(load(conn, &id)?)).await?;
     let mut user = user.ok_or_else(|| ApiError::NotFound(format!("no user with id {id}")))?;
-    user.onlinestatus = Some("OFFLINE");
+    user.onlinestatus = Some(app.presence.visible(&id));
     Ok(json::reply(StatusCode::OK, &user))
 }
 

@@ -9,3 +9,4 @@ mod message;
 mod process;
 mod session;
 mod user;
+mod ws;

@@ -1,0 +1,183 @@
+//! Online status, in memory only: `OFFLINE` without an authenticated
+//! websocket connection, `ONLINE` from the first one unless set otherwise,
+//! forgotten when the last one closes.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::hub::{Event, Hub};
+
+/// A status a user can choose.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    /// Shown as `ONLINE`.
+    Online,
+    /// Shown as `AFK`.
+    Afk,
+    /// Shown as `DND`.
+    Dnd,
+    /// Shown to everyone, the user included, as `OFFLINE`.
+    #[serde(alias = "OFFLINE")]
+    AppearAsOffline,
+}
+
+impl Status {
+    fn visible(self) -> &'static str {
+        match self {
+            Status::Online => "ONLINE",
+            Status::Afk => "AFK",
+            Status::Dnd => "DND",
+            Status::AppearAsOffline => OFFLINE,
+        }
+    }
+}
+
+const OFFLINE: &str = "OFFLINE";
+
+struct Entry {
+    connections: usize,
+    status: Status,
+}
+
+/// Who is connected, and as what.
+#[derive(Default)]
+pub struct Presence {
+    users: Mutex<HashMap<Uuid, Entry>>,
+}
+
+impl Presence {
+    /// What everyone sees of `user`.
+    pub fn visible(&self, user: &Uuid) -> &'static str {
+        self.lock()
+            .get(user)
+            .map_or(OFFLINE, |e| e.status.visible())
+    }
+
+    /// `user` authenticated one more connection.
+    pub fn connected(&self, user: Uuid, hub: &Hub) {
+        let mut users = self.lock();
+        let entry = users.entry(user).or_insert(Entry {
+            connections: 0,
+            status: Status::Online,
+        });
+        entry.connections += 1;
+        if entry.connections == 1 {
+            announce(hub, user, OFFLINE, entry.status.visible());
+        }
+    }
+
+    /// One of `user`'s connections closed.
+    pub fn disconnected(&self, user: Uuid, hub: &Hub) {
+        let mut users = self.lock();
+        let Some(entry) = users.get_mut(&user) else {
+            return;
+        };
+        entry.connections -= 1;
+        if entry.connections == 0 {
+            let before = entry.status.visible();
+            users.remove(&user);
+            announce(hub, user, before, OFFLINE);
+        }
+    }
+
+    /// Sets `user`'s status; `None` if they have no connection to set it on.
+    pub fn set(&self, user: Uuid, status: Status, hub: &Hub) -> Option<&'static str> {
+        let mut users = self.lock();
+        let entry = users.get_mut(&user)?;
+        let before = entry.status.visible();
+        entry.status = status;
+        announce(hub, user, before, status.visible());
+        Some(status.visible())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Entry>> {
+        self.users
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Publishes a `Status` event if what others see changed. Called under the
+/// presence lock, so events follow the order of the changes.
+fn announce(hub: &Hub, user: Uuid, before: &'static str, after: &'static str) {
+    if before != after {
+        hub.publish(&Event::Status {
+            user,
+            onlinestatus: after,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn next(frames: &mut tokio::sync::broadcast::Receiver<crate::hub::Frame>) -> Option<String> {
+        frames.try_recv().ok().map(|f| f.to_string())
+    }
+
+    #[test]
+    fn tracks_connections_and_announces_visible_changes_only() {
+        let hub = Hub::default();
+        let mut frames = hub.subscribe();
+        let presence = Presence::default();
+        let user = Uuid::nil();
+        let status = |s: &str| {
+            format!(r#"{{"type":"Status","content":{{"user":"{user}","onlinestatus":"{s}"}}}}"#)
+        };
+
+        assert_eq!(presence.visible(&user), "OFFLINE");
+        assert_eq!(presence.set(user, Status::Afk, &hub), None);
+        presence.connected(user, &hub);
+        assert_eq!(next(&mut frames), Some(status("ONLINE")));
+        presence.connected(user, &hub);
+        assert_eq!(
+            next(&mut frames),
+            None,
+            "a second connection changes nothing"
+        );
+        assert_eq!(presence.set(user, Status::Dnd, &hub), Some("DND"));
+        assert_eq!(next(&mut frames), Some(status("DND")));
+        assert_eq!(presence.set(user, Status::Dnd, &hub), Some("DND"));
+        assert_eq!(next(&mut frames), None, "no change, no event");
+        presence.set(user, Status::AppearAsOffline, &hub);
+        assert_eq!(next(&mut frames), Some(status("OFFLINE")));
+        assert_eq!(presence.visible(&user), "OFFLINE");
+        presence.disconnected(user, &hub);
+        assert_eq!(
+            next(&mut frames),
+            None,
+            "still invisible, one connection left"
+        );
+        presence.disconnected(user, &hub);
+        assert_eq!(next(&mut frames), None);
+        presence.connected(user, &hub);
+        assert_eq!(
+            next(&mut frames),
+            Some(status("ONLINE")),
+            "the status was forgotten"
+        );
+        presence.disconnected(user, &hub);
+        assert_eq!(next(&mut frames), Some(status("OFFLINE")));
+    }
+
+    #[test]
+    fn parses_statuses() {
+        for (text, status) in [
+            ("\"ONLINE\"", Status::Online),
+            ("\"AFK\"", Status::Afk),
+            ("\"DND\"", Status::Dnd),
+            ("\"APPEAR_AS_OFFLINE\"", Status::AppearAsOffline),
+            ("\"OFFLINE\"", Status::AppearAsOffline),
+        ] {
+            assert_eq!(serde_json::from_str::<Status>(text).unwrap(), status);
+        }
+        for bad in ["\"online\"", "\"AWAY\"", "1", "null"] {
+            assert!(serde_json::from_str::<Status>(bad).is_err());
+        }
+    }
+}
