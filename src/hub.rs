@@ -1,7 +1,7 @@
 //! The one place realtime fan-out starts: handlers publish [`Event`]s, each
 //! serialised once into a frame that every subscriber shares.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use rusqlite::Transaction;
 use serde::Serialize;
@@ -36,8 +36,8 @@ pub enum Event<'a> {
     },
 }
 
-/// A serialised event, shared by every subscriber.
-pub type Frame = Arc<str>;
+/// A serialised event, shared (not copied) by every subscriber.
+pub type Frame = tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// The publisher.
 pub struct Hub {
@@ -108,7 +108,7 @@ mod tests {
         for id in ids {
             let frame = frames.try_recv().unwrap();
             assert_eq!(
-                &*frame,
+                frame.as_str(),
                 format!(r#"{{"type":"ChannelDeleted","content":{{"id":"{id}"}}}}"#)
             );
         }

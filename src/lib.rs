@@ -26,6 +26,7 @@ mod json;
 mod message;
 pub mod password;
 mod presence;
+mod server;
 mod session;
 mod user;
 mod ws;
@@ -33,6 +34,9 @@ mod ws;
 pub use clock::{Clock, Timestamp};
 pub use db::OpenError;
 pub use ws::Limits as RealtimeLimits;
+
+/// How long requests in flight may take to finish at shutdown.
+const GRACE: Duration = Duration::from_secs(10);
 
 /// Everything a server needs to start.
 #[derive(Clone, Debug)]
@@ -180,11 +184,13 @@ impl Server {
             shutdown.await;
             app.connections.shut_down();
         };
-        warp::serve(routes(&self.app, &self.config.cors_origins))
-            .incoming(self.listener)
-            .graceful(shutdown)
-            .run()
-            .await;
+        server::serve(
+            self.listener,
+            routes(&self.app, &self.config.cors_origins),
+            shutdown,
+            GRACE,
+        )
+        .await;
         let close_wait = self.app.realtime.close_wait + Duration::from_secs(1);
         if tokio::time::timeout(close_wait, self.app.connections.closed())
             .await

@@ -117,7 +117,7 @@ mod tests {
     use super::*;
 
     fn next(frames: &mut tokio::sync::broadcast::Receiver<crate::hub::Frame>) -> Option<String> {
-        frames.try_recv().ok().map(|f| f.to_string())
+        frames.try_recv().ok().map(|f| f.as_str().to_owned())
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::clock::Timestamp;
 use crate::db::is_unique_violation;
 use crate::error::ApiError;
 use crate::presence::Status;
+use crate::server::ClientAddr;
 use crate::session::{self, Session, authenticated};
 use crate::{App, json, parse_id, with_app};
 
@@ -75,6 +76,7 @@ pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
     let login = warp::path!("user" / "login")
         .and(warp::post())
         .and(with_app(app))
+        .and(warp::ext::optional::<ClientAddr>())
         .and(json::body())
         .and_then(login);
     let logout = warp::path!("user" / "logout")
@@ -165,25 +167,36 @@ async fn register(app: App, body: Credentials) -> Result<Response, Rejection> {
     Ok(json::reply(StatusCode::CREATED, &TokenReply { token }))
 }
 
-async fn login(app: App, body: Credentials) -> Result<Response, Rejection> {
-    let name = body.name;
+async fn login(
+    app: App,
+    client: Option<ClientAddr>,
+    body: Credentials,
+) -> Result<Response, Rejection> {
+    let name = body.name.clone();
     let found = app
         .db
         .run(move |conn| {
-            let row = conn
+            Ok(conn
                 .query_row(
                     "SELECT id, password FROM users WHERE name = ?1",
                     [&name],
                     |r| Ok((r.get::<_, Uuid>(0)?, r.get::<_, String>(1)?)),
                 )
-                .optional()?;
-            row.ok_or_else(|| ApiError::NotFound(format!("no user named {name:?}")))
+                .optional()?)
         })
         .await?;
-    let (id, stored) = found;
-    if !app.passwords.verify(body.password, stored).await? {
-        return Err(ApiError::Forbidden("wrong password".into()).into());
-    }
+    let checked = match found {
+        None => Err(ApiError::NotFound(format!("no user named {:?}", body.name))),
+        Some((id, stored)) => match app.passwords.verify(body.password, stored).await? {
+            true => Ok(id),
+            false => Err(ApiError::Forbidden("wrong password".into())),
+        },
+    };
+    let id = checked.inspect_err(|_| {
+        // One stable line per failure, for fail2ban and friends.
+        let client = client.map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+        tracing::warn!("login failed for {:?} from {client}", body.name);
+    })?;
     let now = app.clock.now();
     let token = app
         .db

@@ -11,23 +11,46 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
+use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::{Instant, timeout};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use uuid::Uuid;
 use warp::Filter;
 use warp::filters::BoxedFilter;
-use warp::filters::ws::{Message, WebSocket, Ws};
+use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::{Reply, Response};
 
 use crate::error::ApiError;
 use crate::hub::Frame;
+use crate::json::optional_header;
+use crate::server::UpgradeSlot;
 use crate::session::{self, TokenHash};
 use crate::{App, with_app};
 
 /// The largest frame or message a client may send.
 const MAX_INCOMING: usize = 64 * 1024;
+
+/// An upgraded connection.
+type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+
+/// Small buffers: tungstenite's default 128 KiB read buffer, zero-filled
+/// on first read, would cost 128 KiB of memory per idle connection.
+fn socket_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0) // each frame goes out as it is sent
+        .max_write_buffer_size(MAX_INCOMING * 4)
+        .max_message_size(Some(MAX_INCOMING))
+        .max_frame_size(Some(MAX_INCOMING))
+}
 
 const WELCOME: &str = r#"{"type":"Welcome"}"#;
 const UNAUTHORIZED: &str = r#"{"type":"Error","content":{"message":"UNAUTHORIZED"}}"#;
@@ -172,15 +195,64 @@ impl Drop for Open<'_> {
 /// `GET /init_ws`.
 pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
     warp::path!("init_ws")
-        .and(warp::ws())
+        .and(warp::get())
+        .and(optional_header("connection"))
+        .and(optional_header("upgrade"))
+        .and(optional_header("sec-websocket-version"))
+        .and(optional_header("sec-websocket-key"))
+        .and(warp::ext::optional::<UpgradeSlot>())
         .and(with_app(app))
-        .map(|ws: Ws, app: App| {
-            ws.max_message_size(MAX_INCOMING)
-                .max_frame_size(MAX_INCOMING)
-                .on_upgrade(move |socket| connection(app, socket))
-                .into_response()
-        })
+        .and_then(upgrade)
         .boxed()
+}
+
+/// Checks the websocket handshake (RFC 6455), answers 101 and starts the
+/// connection once the HTTP connection is handed over.
+async fn upgrade(
+    connection_header: Option<HeaderValue>,
+    upgrade_header: Option<HeaderValue>,
+    version: Option<HeaderValue>,
+    key: Option<HeaderValue>,
+    slot: Option<UpgradeSlot>,
+    app: App,
+) -> Result<Response, warp::Rejection> {
+    let lists = |value: &Option<HeaderValue>, token: &str| {
+        value
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+    };
+    if !lists(&connection_header, "upgrade") || !lists(&upgrade_header, "websocket") {
+        return Err(ApiError::BadRequest("this route takes a websocket handshake".into()).into());
+    }
+    if version.as_ref().map(HeaderValue::as_bytes) != Some(b"13") {
+        return Err(ApiError::BadRequest("only websocket version 13 is spoken".into()).into());
+    }
+    let (Some(key), Some(upgrade)) = (key, slot.and_then(|s| s.take())) else {
+        return Err(ApiError::BadRequest("incomplete websocket handshake".into()).into());
+    };
+    tokio::spawn(async move {
+        match upgrade.await {
+            Ok(upgraded) => {
+                let socket = WebSocketStream::from_raw_socket(
+                    TokioIo::new(upgraded),
+                    Role::Server,
+                    Some(socket_config()),
+                )
+                .await;
+                connection(app, socket).await;
+            }
+            Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),
+        }
+    });
+    let mut response = StatusCode::SWITCHING_PROTOCOLS.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    let accept = HeaderValue::from_str(&derive_accept_key(key.as_bytes()))
+        .map_err(|e| ApiError::Internal(format!("accept key: {e}")))?;
+    headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    Ok(response)
 }
 
 /// A user who has authenticated on this connection.
@@ -191,7 +263,7 @@ struct Session {
     revoked: oneshot::Receiver<()>,
 }
 
-async fn connection(app: App, socket: WebSocket) {
+async fn connection(app: App, socket: Socket) {
     let limits = &app.realtime;
     let _open = Open::new(&app.connections);
     let (sink, mut incoming) = socket.split();
@@ -214,15 +286,12 @@ async fn connection(app: App, socket: WebSocket) {
                     Some(Err(_)) | None => break None, // gone, or broke the protocol
                 };
                 last_seen = Instant::now();
-                if message.is_close() {
-                    break None; // tungstenite answers the close itself
-                }
-                let reply = if let Ok(text) = message.to_str() {
-                    on_text(&app, text, &mut session).await
-                } else if message.is_binary() {
-                    Some(BAD_REQUEST)
-                } else {
-                    None // ping (answered by tungstenite) or pong
+                let reply = match &message {
+                    Message::Text(text) => on_text(&app, text, &mut session).await,
+                    Message::Binary(_) => Some(BAD_REQUEST),
+                    Message::Close(_) => break None, // tungstenite answers it
+                    // Pings are answered by tungstenite; pongs are a sign of life.
+                    Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => None,
                 };
                 if let Some(reply) = reply
                     && queue.try_send(Outbound::Text(reply)).is_err()
@@ -351,7 +420,7 @@ async fn stopping(shutdown: &mut watch::Receiver<bool>) {
 /// Drains `queued` into the socket until it ends or a close is requested;
 /// a requested close frame gets `close_wait` to leave.
 async fn write(
-    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
+    mut sink: SplitSink<Socket, Message>,
     mut queued: mpsc::Receiver<Outbound>,
     mut close_requested: oneshot::Receiver<Close>,
     close_wait: Duration,
@@ -366,9 +435,9 @@ async fn write(
             break close_requested.await.ok();
         };
         let message = match next {
-            Outbound::Text(text) => Message::text(text),
-            Outbound::Frame(frame) => Message::text(&*frame),
-            Outbound::Ping => Message::ping(Vec::new()),
+            Outbound::Text(text) => Message::Text(Utf8Bytes::from_static(text)),
+            Outbound::Frame(frame) => Message::Text(frame),
+            Outbound::Ping => Message::Ping(bytes::Bytes::new()),
         };
         // A close request interrupts a send stuck on a client that does not
         // read; the unsent frame stays whole in the socket's buffer.
@@ -381,6 +450,10 @@ async fn write(
         }
     };
     if let Some((code, why)) = reason {
-        let _ = timeout(close_wait, sink.send(Message::close_with(code, why))).await;
+        let close = Message::Close(Some(CloseFrame {
+            code: code.into(),
+            reason: Utf8Bytes::from_static(why),
+        }));
+        let _ = timeout(close_wait, sink.send(close)).await;
     }
 }

@@ -1,0 +1,167 @@
+//! The realtime half of `bench/run`: a websocket load client.
+//!
+//! `cargo bench --bench realtime -- BASE TOKEN CHANNEL CLIENTS...` connects
+//! CLIENTS websockets (for each count given) to a running azuma at BASE,
+//! authenticates them with TOKEN, then sends messages to CHANNEL over HTTP
+//! one at a time and times each delivery: from just before the POST until a
+//! client holds the frame. Prints one line per count:
+//! `delivery CLIENTS MEDIAN_MS P99_MS`.
+//!
+//! With `hold N` among the counts, it connects and authenticates N clients,
+//! prints `holding N`, and keeps them idle until its standard input closes.
+
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Messages timed per client count: fewer for many clients, since each
+/// message is then many deliveries.
+fn rounds(clients: usize) -> usize {
+    match clients {
+        0..=10 => 500,
+        11..=200 => 200,
+        _ => 100,
+    }
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(ws_url: &str, token: &str) -> Socket {
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url)
+        .await
+        .expect("connect");
+    let auth = format!(r#"{{"type":"Authenticate","content":{{"token":"{token}"}}}}"#);
+    socket
+        .send(Message::text(auth))
+        .await
+        .expect("authenticate");
+    loop {
+        match socket.next().await {
+            Some(Ok(Message::Text(text))) if text.contains("Welcome") => return socket,
+            Some(Ok(_)) => {}
+            other => panic!("no Welcome: {other:?}"),
+        }
+    }
+}
+
+async fn connect_all(ws_url: &str, token: &str, count: usize) -> Vec<Socket> {
+    let mut sockets = Vec::with_capacity(count);
+    for batch in (0..count).collect::<Vec<_>>().chunks(100) {
+        let connecting = batch.iter().map(|_| connect(ws_url, token));
+        sockets.extend(futures_util::future::join_all(connecting).await);
+    }
+    sockets
+}
+
+/// The round number in a `Message` frame whose content is `bench N`.
+fn round_of(text: &str) -> Option<usize> {
+    let at = text.find(r#""content":"bench "#)? + r#""content":"bench "#.len();
+    let digits: String = text[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
+    sorted[((sorted.len() as f64 * fraction) as usize).min(sorted.len() - 1)]
+}
+
+async fn delivery(base: &str, token: &str, channel: &str, clients: usize) {
+    let ws_url = format!("{}/init_ws", base.replacen("http://", "ws://", 1));
+    let sockets = connect_all(&ws_url, token, clients).await;
+    let (arrived, mut arrivals) = mpsc::unbounded_channel::<(usize, Instant)>();
+    let readers: Vec<_> = sockets
+        .into_iter()
+        .map(|mut socket| {
+            let arrived = arrived.clone();
+            tokio::spawn(async move {
+                while let Some(Ok(frame)) = socket.next().await {
+                    if let Message::Text(text) = frame
+                        && let Some(round) = round_of(&text)
+                        && arrived.send((round, Instant::now())).is_err()
+                    {
+                        return;
+                    }
+                }
+            })
+        })
+        .collect();
+    drop(arrived);
+
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    let url = format!("{base}/message/send");
+    let mut latencies = Vec::new();
+    for round in 0..rounds(clients) {
+        let started = Instant::now();
+        let response = http
+            .post(&url)
+            .bearer_auth(token)
+            .json(&serde_json::json!({"channel": channel, "content": format!("bench {round}")}))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(response.status(), 200);
+        let mut received = 0;
+        while received < clients {
+            let (r, at) = arrivals.recv().await.expect("readers alive");
+            if r == round {
+                latencies.push(at - started);
+                received += 1;
+            }
+        }
+    }
+    for reader in readers {
+        reader.abort();
+    }
+    latencies.sort();
+    println!(
+        "delivery {clients} {:.2} {:.2}",
+        percentile(&latencies, 0.5).as_secs_f64() * 1000.0,
+        percentile(&latencies, 0.99).as_secs_f64() * 1000.0
+    );
+}
+
+async fn hold(base: &str, token: &str, clients: usize) {
+    let ws_url = format!("{}/init_ws", base.replacen("http://", "ws://", 1));
+    let sockets = connect_all(&ws_url, token, clients).await;
+    // Keep reading (so pings are answered) until stdin closes.
+    let readers: Vec<_> = sockets
+        .into_iter()
+        .map(|mut socket| tokio::spawn(async move { while socket.next().await.is_some() {} }))
+        .collect();
+    println!("holding {clients}");
+    let mut line = String::new();
+    let _ = tokio::task::spawn_blocking(move || std::io::stdin().read_line(&mut line)).await;
+    for reader in readers {
+        reader.abort();
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    // `cargo bench` passes `--bench`; skip flags.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let [base, token, channel, counts @ ..] = args.as_slice() else {
+        eprintln!("usage: realtime BASE TOKEN CHANNEL CLIENTS... [hold N]");
+        std::process::exit(2);
+    };
+    let mut counts = counts.iter();
+    while let Some(count) = counts.next() {
+        if count == "hold" {
+            let n = counts.next().and_then(|n| n.parse().ok()).expect("hold N");
+            hold(base, token, n).await;
+        } else {
+            delivery(base, token, channel, count.parse().expect("a client count")).await;
+        }
+    }
+}

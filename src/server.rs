@@ -1,0 +1,156 @@
+//! The HTTP server: accepts connections and runs the warp filter chain on
+//! each request, with what `warp::serve` cannot give: the client's address
+//! and the connection upgrade as request extensions, a panic in a handler
+//! answered as the API's 500, a timeout on slow request headers, and a
+//! bounded wait for requests in flight at shutdown.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use warp::filters::BoxedFilter;
+use warp::http::{Request, header};
+use warp::reply::Response;
+
+use crate::error::ApiError;
+
+/// A client must send its request headers within this.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The peer address of a request's connection (a request extension).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddr(pub SocketAddr);
+
+/// The connection upgrade of a request that asked for one (a request
+/// extension): taken once, by the route that accepts the upgrade.
+#[derive(Clone)]
+pub struct UpgradeSlot(Arc<Mutex<Option<OnUpgrade>>>);
+
+impl UpgradeSlot {
+    /// The upgrade, the first time.
+    pub fn take(&self) -> Option<OnUpgrade> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
+/// Serves `routes` on `listener` until `shutdown` completes, then waits at
+/// most `grace` for the requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    routes: BoxedFilter<(Response,)>,
+    shutdown: impl Future<Output = ()>,
+    grace: Duration,
+) {
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, say: wait rather than spin.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = service(routes.clone(), peer);
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT);
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+            if let Err(e) = watcher.watch(connection).await {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("requests still running after {grace:?}; stopping anyway");
+    }
+}
+
+/// The filter chain as a service for one connection from `peer`.
+fn service<B>(
+    routes: BoxedFilter<(Response,)>,
+    peer: SocketAddr,
+) -> impl hyper::service::Service<Request<B>, Response = Response, Error = Infallible, Future: Send>
++ Send
++ 'static
+where
+    B: hyper::body::Body + Send + Sync + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let routes = warp::service(routes);
+    hyper::service::service_fn(move |mut request: Request<B>| {
+        request.extensions_mut().insert(ClientAddr(peer));
+        if request.headers().contains_key(header::UPGRADE) {
+            let upgrade = hyper::upgrade::on(&mut request);
+            request
+                .extensions_mut()
+                .insert(UpgradeSlot(Arc::new(Mutex::new(Some(upgrade)))));
+        }
+        let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+        let response = tower_service::Service::call(&mut routes.clone(), request);
+        async move {
+            match AssertUnwindSafe(response).catch_unwind().await {
+                Ok(response) => response,
+                Err(_) => Ok(ApiError::Internal(format!("{method} {path} panicked")).to_response()),
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use http_body_util::BodyExt;
+    use hyper::service::Service;
+    use warp::{Filter, Reply};
+
+    use super::*;
+
+    async fn call(routes: BoxedFilter<(Response,)>) -> (u16, Vec<u8>) {
+        let peer = SocketAddr::from(([192, 0, 2, 7], 4321));
+        let response = service::<String>(routes, peer)
+            .call(Request::get("/").body(String::new()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, body.to_vec())
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_is_answered_with_the_api_500() {
+        let routes = warp::any().map(|| -> Response { panic!("a bug") }).boxed();
+        let (status, body) = call(routes).await;
+        assert_eq!(status, 500);
+        assert_eq!(body, br#"{"message":"INTERNAL_SERVER_ERROR"}"#);
+    }
+
+    #[tokio::test]
+    async fn requests_carry_the_client_address() {
+        let routes = warp::ext::get::<ClientAddr>()
+            .map(|ClientAddr(addr)| addr.to_string().into_response())
+            .boxed();
+        assert_eq!(call(routes).await, (200, b"192.0.2.7:4321".to_vec()));
+    }
+}
