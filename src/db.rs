@@ -16,9 +16,31 @@ const SCHEMA: &str = include_str!("../schema.sql");
 /// `PRAGMA application_id` of an azuma database ("Azum").
 const APPLICATION_ID: i64 = 0x417A_756D;
 /// How long a statement waits for a lock before the request gets a 503.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connections in the pool; SQLite runs one writer at a time anyway.
 const POOL_SIZE: u32 = 8;
+
+/// What a committed transaction survives: the `synchronous` setting.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SyncMode {
+    /// Synced to disk at every commit: an acknowledged write survives a
+    /// power cut. The default.
+    #[default]
+    Full,
+    /// Synced at checkpoints only: an acknowledged write survives a crash of
+    /// azuma, but a power cut may lose the last moments of writes (the
+    /// database itself stays intact).
+    Normal,
+}
+
+impl SyncMode {
+    fn pragma(self) -> &'static str {
+        match self {
+            SyncMode::Full => "FULL",
+            SyncMode::Normal => "NORMAL",
+        }
+    }
+}
 
 /// Why the database could not be opened. Each is one line for the operator.
 #[derive(Debug)]
@@ -107,7 +129,7 @@ impl Db {
     /// Opens (creating if absent) and migrates the database at `path`.
     /// Nothing is written to a file that turns out not to be ours or too new.
     /// Blocking: call before serving or from a blocking thread.
-    pub fn open(path: &Path) -> Result<Db, OpenError> {
+    pub fn open(path: &Path, sync: SyncMode) -> Result<Db, OpenError> {
         let failed = |e: &dyn fmt::Display| OpenError::Failed(path.to_path_buf(), e.to_string());
         let mut conn = Connection::open_with_flags(path, open_flags()).map_err(|e| failed(&e))?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| failed(&e))?;
@@ -119,7 +141,7 @@ impl Db {
 
         let manager = SqliteConnectionManager::file(path)
             .with_flags(open_flags())
-            .with_init(configure);
+            .with_init(move |conn| configure(conn, sync));
         let pool = Pool::builder()
             .max_size(POOL_SIZE)
             .min_idle(Some(1))
@@ -146,11 +168,33 @@ impl Db {
         .await
         .map_err(|e| ApiError::Internal(format!("database task failed: {e}")))?
     }
+
+    /// Moves everything in the WAL into the database file and empties the
+    /// WAL, so that a stopped server leaves one self-contained file.
+    pub async fn checkpoint(&self) -> Result<(), ApiError> {
+        self.run(|conn| {
+            let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+            match busy {
+                0 => Ok(()),
+                _ => Err(ApiError::Unavailable(
+                    "checkpoint blocked by a reader".into(),
+                )),
+            }
+        })
+        .await
+    }
+
+    /// Whether the database answers a query.
+    pub async fn healthy(&self) -> bool {
+        self.run(|conn| Ok(conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+            .await
+            .is_ok()
+    }
 }
 
 /// Accepts an azuma database this binary can migrate, or an empty file;
 /// reads only, so a refused file is left exactly as it was.
-fn check(conn: &Connection, path: &Path) -> Result<(), OpenError> {
+pub fn check(conn: &Connection, path: &Path) -> Result<(), OpenError> {
     let read = || -> rusqlite::Result<(i64, i64, i64)> {
         let app_id = conn.pragma_query_value(None, "application_id", |r| r.get(0))?;
         let version = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -204,9 +248,10 @@ fn open_flags() -> OpenFlags {
 }
 
 /// Per-connection settings; the journal mode lives in the file itself.
-fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
+fn configure(conn: &mut Connection, sync: SyncMode) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "synchronous", sync.pragma())
 }
 
 #[cfg(test)]

@@ -26,6 +26,8 @@ pub enum ApiError {
     AlreadyExists(String),
     /// 413: the body is over the limit.
     PayloadTooLarge,
+    /// 429: too many failed attempts; try again after this long.
+    TooManyRequests(std::time::Duration),
     /// 503: the database is busy past its timeout, or the server is stopping.
     /// The cause is logged.
     Unavailable(String),
@@ -52,6 +54,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"),
             ApiError::AlreadyExists(_) => (StatusCode::CONFLICT, "ALREADY_EXISTS"),
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
+            ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR"),
         }
@@ -67,6 +70,7 @@ impl ApiError {
             ApiError::Unauthorized => Some("a valid bearer token is required"),
             ApiError::MethodNotAllowed => Some("this path does not take that method"),
             ApiError::PayloadTooLarge => Some("request bodies are limited to 64 KiB"),
+            ApiError::TooManyRequests(_) => Some("too many failed attempts; see Retry-After"),
             ApiError::Unavailable(_) => Some("the server is busy or stopping; try again"),
             ApiError::Internal(_) => None,
         }
@@ -91,12 +95,29 @@ impl ApiError {
         };
         let mut response =
             warp::reply::with_status(warp::reply::json(&body), status).into_response();
-        if status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        let headers = response.headers_mut();
+        match self {
+            ApiError::Unauthorized => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            ApiError::TooManyRequests(wait) => {
+                // Whole seconds, rounded up: never "0", which invites a retry now.
+                let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+            }
+            _ => {}
         }
         response
+    }
+}
+
+/// For the operator (the admin commands): the detail, or the cause.
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiError::Internal(cause) | ApiError::Unavailable(cause) => f.write_str(cause),
+            other => f.write_str(other.detail().unwrap_or(other.status_and_code().1)),
+        }
     }
 }
 

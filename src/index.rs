@@ -1,12 +1,14 @@
-//! `GET /`: what this server is, from the crate's own metadata.
+//! `GET /`: what this server is, from the crate's own metadata; and
+//! `GET /health`, for monitors and service managers.
 
 use serde::Serialize;
-use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::Response;
+use warp::{Filter, Rejection};
 
-use crate::json;
+use crate::error::ApiError;
+use crate::{App, json, with_app};
 
 #[derive(Clone, Serialize)]
 struct Index {
@@ -16,8 +18,8 @@ struct Index {
     license: &'static str,
 }
 
-/// The index route.
-pub fn routes() -> BoxedFilter<(Response,)> {
+/// The index and health routes.
+pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
     let index = Index {
         name: env!("CARGO_PKG_NAME"),
         version: env!("CARGO_PKG_VERSION"),
@@ -27,8 +29,23 @@ pub fn routes() -> BoxedFilter<(Response,)> {
             .collect(),
         license: env!("CARGO_PKG_LICENSE"),
     };
-    warp::path::end()
+    let index = warp::path::end()
         .and(warp::get())
-        .map(move || json::reply(StatusCode::OK, &index))
-        .boxed()
+        .map(move || json::reply(StatusCode::OK, &index));
+    let health = warp::path!("health")
+        .and(warp::get())
+        .and(with_app(app))
+        .and_then(health);
+    index.or(health).unify().boxed()
+}
+
+async fn health(app: App) -> Result<Response, Rejection> {
+    if app.db.healthy().await {
+        Ok(json::reply(
+            StatusCode::OK,
+            &serde_json::json!({"status": "ok"}),
+        ))
+    } else {
+        Err(ApiError::Unavailable("the database does not answer".into()).into())
+    }
 }

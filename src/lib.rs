@@ -15,6 +15,7 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::{Reply, Response};
 
+pub mod admin;
 mod channel;
 mod clock;
 pub mod cors;
@@ -28,11 +29,13 @@ pub mod password;
 mod presence;
 mod server;
 mod session;
+mod throttle;
 mod user;
 mod ws;
 
 pub use clock::{Clock, Timestamp};
-pub use db::OpenError;
+pub use db::{OpenError, SyncMode};
+pub use throttle::Policy as LoginThrottle;
 pub use ws::Limits as RealtimeLimits;
 
 /// How long requests in flight may take to finish at shutdown.
@@ -55,6 +58,12 @@ pub struct Config {
     pub clock: Clock,
     /// Websocket deadlines and queue size.
     pub realtime: RealtimeLimits,
+    /// Whether `POST /user/register` is open to anyone.
+    pub registration_open: bool,
+    /// What a committed write survives.
+    pub sync: SyncMode,
+    /// How many failed logins are let through.
+    pub login_throttle: LoginThrottle,
 }
 
 impl Config {
@@ -68,6 +77,9 @@ impl Config {
             scrypt: password::default_params(),
             clock: Clock::default(),
             realtime: RealtimeLimits::default(),
+            registration_open: true,
+            sync: SyncMode::default(),
+            login_throttle: LoginThrottle::default(),
         }
     }
 }
@@ -101,6 +113,8 @@ pub(crate) struct State {
     pub presence: presence::Presence,
     pub connections: ws::Connections,
     pub realtime: RealtimeLimits,
+    pub registration_open: bool,
+    pub throttle: throttle::Throttle,
 }
 
 /// Shared handle on the [`State`].
@@ -137,8 +151,8 @@ impl Server {
         let local_addr = listener
             .local_addr()
             .map_err(|e| StartError::Listen(config.listen, e))?;
-        let path = config.database.clone();
-        let db = tokio::task::spawn_blocking(move || db::Db::open(&path))
+        let (path, sync) = (config.database.clone(), config.sync);
+        let db = tokio::task::spawn_blocking(move || db::Db::open(&path, sync))
             .await
             .map_err(|e| {
                 StartError::Database(OpenError::Failed(config.database.clone(), e.to_string()))
@@ -152,6 +166,8 @@ impl Server {
             presence: presence::Presence::default(),
             connections: ws::Connections::default(),
             realtime: config.realtime.clone(),
+            registration_open: config.registration_open,
+            throttle: throttle::Throttle::new(config.login_throttle),
         });
         Ok(Server {
             listener,
@@ -167,7 +183,8 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then lets requests in flight end
-    /// and closes every websocket with 1001.
+    /// (for a bounded time), closes every websocket with 1001 and
+    /// checkpoints the WAL into the database file.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) {
         tracing::info!(
             address = %self.local_addr,
@@ -199,6 +216,10 @@ impl Server {
             tracing::warn!("websockets still open after {close_wait:?}; dropping them");
         }
         pruner.abort();
+        match self.app.db.checkpoint().await {
+            Ok(()) => tracing::info!("stopped; the database is checkpointed"),
+            Err(e) => e.log(),
+        }
     }
 }
 
@@ -206,13 +227,13 @@ impl Server {
 ///
 /// | routes | module |
 /// |---|---|
-/// | `GET /` | `index` |
+/// | `GET /`, `GET /health` | `index` |
 /// | `/user/...` | `user` (tokens in `session`) |
 /// | `/channel`, `/channel/{id}` | `channel` |
 /// | `/message/send`, `/channel/{id}/messages` | `message` |
 /// | `/init_ws` | `ws` (statuses in `presence`, events from `hub`) |
 fn routes(app: &App, cors_origins: &[String]) -> BoxedFilter<(Response,)> {
-    let api = index::routes()
+    let api = index::routes(app)
         .or(user::routes(app))
         .unify()
         .or(channel::routes(app))

@@ -1,13 +1,14 @@
 //! The `azuma` command: parses the command line and wires up the library.
 
-use std::io::IsTerminal;
+use std::io::{BufRead, IsTerminal};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use azuma::{Config, Server, cors, password};
-use clap::{Args, Parser, Subcommand};
+use azuma::admin::{self, Accounts};
+use azuma::{Config, LoginThrottle, Server, SyncMode, cors, password};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use tracing_subscriber::EnvFilter;
 
 /// A small, fast Azuma chat server backed by one SQLite file.
@@ -26,6 +27,101 @@ struct Cli {
 enum Command {
     /// Serve the Azuma API (the default).
     Serve(ServeArgs),
+    /// Write a consistent, compact copy of the database to FILE; safe while
+    /// the server runs. FILE must not exist.
+    Backup {
+        #[command(flatten)]
+        database: DatabaseArg,
+        /// Where to write the copy.
+        file: PathBuf,
+    },
+    /// Manage accounts; safe while the server runs.
+    User {
+        #[command(flatten)]
+        database: DatabaseArg,
+        #[command(flatten)]
+        scrypt: ScryptArgs,
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Create an account (asks for its password).
+    Add {
+        /// The account's name.
+        name: String,
+        /// Read the password from the first line of standard input instead.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Change an account's password (asks for it); signs it out everywhere.
+    Passwd {
+        /// The account's name.
+        name: String,
+        /// Read the password from the first line of standard input instead.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the accounts.
+    List,
+    /// Delete an account and its sessions; its messages and channels stay.
+    Remove {
+        /// The account's name.
+        name: String,
+    },
+}
+
+#[derive(Args)]
+struct DatabaseArg {
+    /// The SQLite database file.
+    #[arg(
+        long,
+        env = "AZUMA_DATABASE",
+        default_value = "azuma.db",
+        global = true
+    )]
+    database: PathBuf,
+}
+
+#[derive(Args)]
+struct ScryptArgs {
+    /// scrypt cost of new password hashes: log2 of N (memory is 128·r·2^log_n bytes).
+    /// Lower it on small machines (e.g. 14 on a Pi Zero); existing hashes still verify.
+    #[arg(long, env = "AZUMA_SCRYPT_LOG_N", default_value_t = password::DEFAULT_LOG_N,
+          global = true)]
+    scrypt_log_n: u8,
+
+    /// scrypt block size r of new password hashes.
+    #[arg(long, env = "AZUMA_SCRYPT_R", default_value_t = password::DEFAULT_R, global = true)]
+    scrypt_r: u32,
+
+    /// scrypt parallelism p of new password hashes.
+    #[arg(long, env = "AZUMA_SCRYPT_P", default_value_t = password::DEFAULT_P, global = true)]
+    scrypt_p: u32,
+}
+
+impl ScryptArgs {
+    fn params(&self) -> Result<scrypt::Params, String> {
+        password::params(self.scrypt_log_n, self.scrypt_r, self.scrypt_p)
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Registration {
+    /// Anyone can register.
+    Open,
+    /// `POST /user/register` answers 403; add accounts with `azuma user add`.
+    Closed,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Sync {
+    /// Every acknowledged write survives a power cut (one fsync per commit).
+    Full,
+    /// Acknowledged writes survive a crash of azuma, not always a power cut.
+    Normal,
 }
 
 #[derive(Args)]
@@ -34,9 +130,8 @@ struct ServeArgs {
     #[arg(long, env = "AZUMA_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
 
-    /// The SQLite database file; created on first start.
-    #[arg(long, env = "AZUMA_DATABASE", default_value = "azuma.db")]
-    database: PathBuf,
+    #[command(flatten)]
+    database: DatabaseArg,
 
     /// Seconds between deletions of expired sessions.
     #[arg(long, env = "AZUMA_PRUNE_INTERVAL", default_value_t = 60,
@@ -50,18 +145,27 @@ struct ServeArgs {
           value_parser = cors::parse_origin)]
     cors_origins: Vec<String>,
 
-    /// scrypt cost of new password hashes: log2 of N (memory is 128·r·2^N bytes).
-    /// Lower it on small machines (e.g. 14 on a Pi Zero); existing hashes still verify.
-    #[arg(long, env = "AZUMA_SCRYPT_LOG_N", default_value_t = password::DEFAULT_LOG_N)]
-    scrypt_log_n: u8,
+    /// Whether anyone may register.
+    #[arg(long, env = "AZUMA_REGISTRATION", value_enum, default_value = "open")]
+    registration: Registration,
 
-    /// scrypt block size r of new password hashes.
-    #[arg(long, env = "AZUMA_SCRYPT_R", default_value_t = password::DEFAULT_R)]
-    scrypt_r: u32,
+    /// What an acknowledged write survives (see the README).
+    #[arg(long, env = "AZUMA_SYNC", value_enum, default_value = "full")]
+    sync: Sync,
 
-    /// scrypt parallelism p of new password hashes.
-    #[arg(long, env = "AZUMA_SCRYPT_P", default_value_t = password::DEFAULT_P)]
-    scrypt_p: u32,
+    /// Failed logins allowed from one address before it must wait (an account gets
+    /// twice as many).
+    #[arg(long, env = "AZUMA_LOGIN_ATTEMPTS", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    login_attempts: u32,
+
+    /// Seconds after which each failed login is forgiven.
+    #[arg(long, env = "AZUMA_LOGIN_COOLDOWN", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    login_cooldown: u64,
+
+    #[command(flatten)]
+    scrypt: ScryptArgs,
 }
 
 fn main() -> ExitCode {
@@ -73,11 +177,19 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    let args = match cli.command {
-        Some(Command::Serve(args)) => args,
-        None => cli.serve,
+    let result = match cli.command {
+        Some(Command::Serve(args)) => serve(args),
+        None => serve(cli.serve),
+        Some(Command::Backup { database, file }) => {
+            admin::backup(&database.database, &file).map_err(Into::into)
+        }
+        Some(Command::User {
+            database,
+            scrypt,
+            action,
+        }) => user(&database.database, &scrypt, action),
     };
-    match serve(args) {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("azuma: {e}");
@@ -86,24 +198,109 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let mut config = Config::new(args.database);
+type Failure = Box<dyn std::error::Error>;
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+}
+
+fn serve(args: ServeArgs) -> Result<(), Failure> {
+    let mut config = Config::new(args.database.database);
     config.listen = args.listen;
     config.prune_interval = Duration::from_secs(args.prune_interval);
     config.cors_origins = args.cors_origins;
-    config.scrypt = password::params(args.scrypt_log_n, args.scrypt_r, args.scrypt_p)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
+    config.scrypt = args.scrypt.params()?;
+    config.registration_open = matches!(args.registration, Registration::Open);
+    config.sync = match args.sync {
+        Sync::Full => SyncMode::Full,
+        Sync::Normal => SyncMode::Normal,
+    };
+    config.login_throttle = LoginThrottle {
+        burst: args.login_attempts,
+        cooldown: Duration::from_secs(args.login_cooldown),
+    };
+    runtime()?.block_on(async {
         let server = Server::bind(config).await?;
         server.run(shutdown_signal()).await;
         Ok(())
     })
 }
 
-/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+fn user(
+    database: &std::path::Path,
+    scrypt: &ScryptArgs,
+    action: UserAction,
+) -> Result<(), Failure> {
+    let scrypt = scrypt.params()?;
+    let open = |create| Accounts::open(database, create, scrypt);
+    let runtime = runtime()?;
+    match action {
+        UserAction::Add {
+            name,
+            password_stdin,
+        } => {
+            // Asked before anything is opened: a cancelled prompt changes nothing.
+            let password = read_password(&name, password_stdin)?;
+            let id = runtime.block_on(open(true)?.add(name.clone(), password))?;
+            println!("added {name} ({id})");
+        }
+        UserAction::Passwd {
+            name,
+            password_stdin,
+        } => {
+            let password = read_password(&name, password_stdin)?;
+            runtime.block_on(open(false)?.set_password(name.clone(), password))?;
+            println!("changed the password of {name}; their sessions are revoked");
+        }
+        UserAction::List => {
+            let accounts = runtime.block_on(open(false)?.list())?;
+            println!("{:<32}  {:<36}  {:<27}  sessions", "name", "id", "created");
+            for a in accounts {
+                let created = a.created_at.to_rfc3339();
+                println!("{:<32}  {}  {created}  {}", a.name, a.id, a.sessions);
+            }
+        }
+        UserAction::Remove { name } => {
+            runtime.block_on(open(false)?.remove(name.clone()))?;
+            println!("removed {name}");
+        }
+    }
+    Ok(())
+}
+
+/// The new password: the first line of stdin, or asked twice without echo.
+fn read_password(name: &str, from_stdin: bool) -> Result<String, Failure> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        return Ok(line.trim_end_matches(['\n', '\r']).to_owned());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err("no terminal to ask for a password on; use --password-stdin".into());
+    }
+    let first = rpassword::prompt_password(format!("Password for {name}: "))?;
+    let again = rpassword::prompt_password("Again: ")?;
+    if first != again {
+        return Err("the passwords differ; nothing changed".into());
+    }
+    Ok(first)
+}
+
+/// Completes on the first SIGINT (Ctrl-C) or SIGTERM; a second one ends
+/// the process at once.
 async fn shutdown_signal() {
+    signal().await;
+    tracing::info!("shutting down; a second signal stops at once");
+    tokio::spawn(async {
+        signal().await;
+        tracing::warn!("second signal: exiting now");
+        std::process::exit(1);
+    });
+}
+
+async fn signal() {
     let terminate = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut sigterm) => {
@@ -119,5 +316,4 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {}
         () = terminate => {}
     }
-    tracing::info!("shutting down");
 }

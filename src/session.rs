@@ -84,10 +84,14 @@ pub fn revoke(conn: &Connection, token_hash: &TokenHash) -> rusqlite::Result<()>
     Ok(())
 }
 
-/// Revokes every token of `user_id` except `keep`.
-pub fn revoke_others(conn: &Connection, user_id: &Uuid, keep: &TokenHash) -> rusqlite::Result<()> {
+/// Revokes every token of `user_id`, except `keep` if given.
+pub fn revoke_all_but(
+    conn: &Connection,
+    user_id: &Uuid,
+    keep: Option<&TokenHash>,
+) -> rusqlite::Result<()> {
     conn.execute(
-        "DELETE FROM sessions WHERE user_id = ?1 AND token_hash != ?2",
+        "DELETE FROM sessions WHERE user_id = ?1 AND token_hash IS NOT ?2",
         params![user_id, keep],
     )?;
     Ok(())

@@ -14,7 +14,7 @@ use crate::db::is_unique_violation;
 use crate::error::ApiError;
 use crate::presence::Status;
 use crate::server::ClientAddr;
-use crate::session::{self, Session, authenticated};
+use crate::session::{self, Session, TokenHash, authenticated};
 use crate::{App, json, parse_id, with_app};
 
 /// A user as the API shows it.
@@ -139,6 +139,9 @@ fn id_segment() -> impl Filter<Extract = (String,), Error = Rejection> + Clone {
 }
 
 async fn register(app: App, body: Credentials) -> Result<Response, Rejection> {
+    if !app.registration_open {
+        return Err(ApiError::Forbidden("registration is closed on this server".into()).into());
+    }
     check_name(&body.name)?;
     check_password(&body.password)?;
     // Refuse a taken name before paying for a hash; the insert still
@@ -153,12 +156,7 @@ async fn register(app: App, body: Credentials) -> Result<Response, Rejection> {
         .db
         .run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let id = Uuid::new_v4();
-            tx.execute(
-                "INSERT INTO users (id, name, password, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![id, body.name, hash, now.0],
-            )
-            .map_err(|e| unique_or(e, &body.name))?;
+            let id = insert(&tx, &body.name, &hash, now)?;
             let token = session::issue(&tx, &id, now)?;
             tx.commit()?;
             Ok(token)
@@ -172,6 +170,13 @@ async fn login(
     client: Option<ClientAddr>,
     body: Credentials,
 ) -> Result<Response, Rejection> {
+    let now = app.clock.now();
+    let address = client.map(|c| c.0.ip());
+    if let Some(address) = address {
+        app.throttle
+            .check_address(address, now)
+            .map_err(ApiError::TooManyRequests)?;
+    }
     let name = body.name.clone();
     let found = app
         .db
@@ -185,18 +190,31 @@ async fn login(
                 .optional()?)
         })
         .await?;
-    let checked = match found {
-        None => Err(ApiError::NotFound(format!("no user named {:?}", body.name))),
-        Some((id, stored)) => match app.passwords.verify(body.password, stored).await? {
-            true => Ok(id),
-            false => Err(ApiError::Forbidden("wrong password".into())),
-        },
+    let (account, checked) = match found {
+        None => (
+            None,
+            Err(ApiError::NotFound(format!("no user named {:?}", body.name))),
+        ),
+        Some((id, stored)) => {
+            app.throttle
+                .check_account(id, now)
+                .map_err(ApiError::TooManyRequests)?;
+            let checked = match app.passwords.verify(body.password, stored).await? {
+                true => Ok(id),
+                false => Err(ApiError::Forbidden("wrong password".into())),
+            };
+            (Some(id), checked)
+        }
     };
     let id = checked.inspect_err(|_| {
+        if let Some(address) = address {
+            app.throttle.failed(address, account, now);
+        }
         // One stable line per failure, for fail2ban and friends.
-        let client = client.map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+        let client = address.map_or_else(|| "unknown".to_owned(), |a| a.to_string());
         tracing::warn!("login failed for {:?} from {client}", body.name);
     })?;
+    app.throttle.succeeded(id);
     let now = app.clock.now();
     let token = app
         .db
@@ -254,11 +272,7 @@ async fn update(app: App, session: Session, body: Update) -> Result<Response, Re
                 .map_err(|e| unique_or(e, name))?;
             }
             if let Some(hash) = &hash {
-                tx.execute(
-                    "UPDATE users SET password = ?2 WHERE id = ?1",
-                    params![session.user_id, hash],
-                )?;
-                session::revoke_others(&tx, &session.user_id, &session.token_hash)?;
+                set_password(&tx, &session.user_id, hash, Some(&session.token_hash))?;
             }
             let user = load(&tx, &session.user_id)?.ok_or(ApiError::Unauthorized)?;
             tx.commit()?;
@@ -276,6 +290,37 @@ async fn get(app: App, id: Uuid) -> Result<Response, Rejection> {
     let mut user = user.ok_or_else(|| ApiError::NotFound(format!("no user with id {id}")))?;
     user.onlinestatus = Some(app.presence.visible(&id));
     Ok(json::reply(StatusCode::OK, &user))
+}
+
+/// Creates an account; its name must be free.
+pub(crate) fn insert(
+    conn: &Connection,
+    name: &str,
+    hash: &str,
+    now: Timestamp,
+) -> Result<Uuid, ApiError> {
+    let id = Uuid::new_v4();
+    conn.execute(
+        "INSERT INTO users (id, name, password, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![id, name, hash, now.0],
+    )
+    .map_err(|e| unique_or(e, name))?;
+    Ok(id)
+}
+
+/// Stores a new password hash and revokes every session of the user but
+/// `keep`.
+pub(crate) fn set_password(
+    conn: &Connection,
+    id: &Uuid,
+    hash: &str,
+    keep: Option<&TokenHash>,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE users SET password = ?2 WHERE id = ?1",
+        params![id, hash],
+    )?;
+    session::revoke_all_but(conn, id, keep)
 }
 
 /// The user with `id`, if any.
@@ -313,7 +358,7 @@ fn unique_or(e: rusqlite::Error, name: &str) -> ApiError {
 }
 
 /// 1–64 characters, no control characters, no surrounding whitespace.
-fn check_name(name: &str) -> Result<(), ApiError> {
+pub(crate) fn check_name(name: &str) -> Result<(), ApiError> {
     let bad = |why: &str| Err(ApiError::BadRequest(format!("name {why}")));
     let count = name.chars().count();
     if count == 0 {
@@ -332,7 +377,7 @@ fn check_name(name: &str) -> Result<(), ApiError> {
 }
 
 /// 1–1024 bytes.
-fn check_password(password: &str) -> Result<(), ApiError> {
+pub(crate) fn check_password(password: &str) -> Result<(), ApiError> {
     if password.is_empty() || password.len() > 1024 {
         return Err(ApiError::BadRequest(
             "password must be 1 to 1024 bytes".into(),
