@@ -1,24 +1,29 @@
 //! The HTTP server: accepts connections and runs the warp filter chain on
 //! each request, with what `warp::serve` cannot give: the client's address
 //! and the connection upgrade as request extensions, a panic in a handler
-//! answered as the API's 500, a timeout on slow request headers, and a
-//! bounded wait for requests in flight at shutdown.
+//! answered as the API's 500, `Connection: close` when a request body was
+//! left unread, a timeout on slow request headers, and a bounded wait for
+//! requests in flight at shutdown.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::FutureExt;
+use hyper::body::{Body, Frame, SizeHint};
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use warp::filters::BoxedFilter;
-use warp::http::{Request, header};
+use warp::http::{HeaderValue, Request, header};
 use warp::reply::Response;
 
 use crate::error::ApiError;
@@ -96,11 +101,17 @@ fn service<B>(
 + Send
 + 'static
 where
-    B: hyper::body::Body + Send + Sync + 'static,
+    B: Body + Send + Sync + Unpin + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let routes = warp::service(routes);
-    hyper::service::service_fn(move |mut request: Request<B>| {
+    hyper::service::service_fn(move |request: Request<B>| {
+        let has_body = !request.body().is_end_stream();
+        let read = Arc::new(AtomicBool::new(false));
+        let mut request = request.map(|body| Tracked {
+            body,
+            read: read.clone(),
+        });
         request.extensions_mut().insert(ClientAddr(peer));
         if request.headers().contains_key(header::UPGRADE) {
             let upgrade = hyper::upgrade::on(&mut request);
@@ -111,12 +122,51 @@ where
         let (method, path) = (request.method().clone(), request.uri().path().to_owned());
         let response = tower_service::Service::call(&mut routes.clone(), request);
         async move {
-            match AssertUnwindSafe(response).catch_unwind().await {
-                Ok(response) => response,
-                Err(_) => Ok(ApiError::Internal(format!("{method} {path} panicked")).to_response()),
+            let mut response = match AssertUnwindSafe(response).catch_unwind().await {
+                Ok(Ok(response)) => response,
+                Ok(Err(never)) => match never {},
+                Err(_) => ApiError::Internal(format!("{method} {path} panicked")).to_response(),
+            };
+            // hyper closes a connection whose request body was left unread,
+            // without a word: say so, or the client may reuse it and fail.
+            if has_body && !read.load(Ordering::Relaxed) {
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
+            Ok(response)
         }
     })
+}
+
+/// A request body that notes when it has been read to its end.
+struct Tracked<B> {
+    body: B,
+    read: Arc<AtomicBool>,
+}
+
+impl<B: Body + Unpin> Body for Tracked<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let polled = Pin::new(&mut self.body).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None)) {
+            self.read.store(true, Ordering::Relaxed);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
 }
 
 #[cfg(test)]
@@ -128,14 +178,35 @@ mod tests {
     use super::*;
 
     async fn call(routes: BoxedFilter<(Response,)>) -> (u16, Vec<u8>) {
-        let peer = SocketAddr::from(([192, 0, 2, 7], 4321));
-        let response = service::<String>(routes, peer)
-            .call(Request::get("/").body(String::new()).unwrap())
-            .await
-            .unwrap();
+        let response = call_with(routes, String::new()).await;
         let status = response.status().as_u16();
         let body = response.into_body().collect().await.unwrap().to_bytes();
         (status, body.to_vec())
+    }
+
+    async fn call_with(routes: BoxedFilter<(Response,)>, body: String) -> Response {
+        let peer = SocketAddr::from(([192, 0, 2, 7], 4321));
+        service::<String>(routes, peer)
+            .call(Request::post("/").body(body).unwrap())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_response_leaving_the_body_unread_closes_the_connection() {
+        let ignores = || warp::any().map(|| "ignored".into_response()).boxed();
+        let reads = || {
+            warp::body::bytes()
+                .map(|b: bytes::Bytes| b.len().to_string().into_response())
+                .boxed()
+        };
+        let close = |r: &Response| r.headers().get(header::CONNECTION).cloned();
+        assert_eq!(
+            close(&call_with(ignores(), "body".into()).await),
+            Some(HeaderValue::from_static("close"))
+        );
+        assert_eq!(close(&call_with(reads(), "body".into()).await), None);
+        assert_eq!(close(&call_with(ignores(), String::new()).await), None);
     }
 
     #[tokio::test]

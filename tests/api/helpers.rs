@@ -14,7 +14,7 @@ use reqwest::{Method, StatusCode, header::HeaderMap};
 use serde_json::Value;
 use tempfile::TempDir;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, ChildStderr, Command};
+use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -105,6 +105,24 @@ impl TestServer {
             )
             .await;
         assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+        reply.token()
+    }
+
+    /// Logs in at `base` and returns the new token.
+    pub async fn login_at(
+        http: &reqwest::Client,
+        base: &str,
+        name: &str,
+        password: &str,
+    ) -> String {
+        let response = http
+            .post(format!("{base}/user/login"))
+            .json(&serde_json::json!({"name": name, "password": password}))
+            .send()
+            .await
+            .expect("login");
+        let reply = Reply::from(response).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
         reply.token()
     }
 
@@ -277,7 +295,9 @@ fn response_complete(out: &[u8]) -> bool {
 pub struct Binary {
     pub child: Child,
     pub base: String,
-    pub stderr: BufReader<ChildStderr>,
+    /// The process's stderr, line by line. A task drains the pipe all the
+    /// time: a full pipe would block the server's next log line.
+    log: tokio::sync::mpsc::UnboundedReceiver<String>,
 }
 
 impl Binary {
@@ -297,43 +317,64 @@ impl Binary {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn azuma");
-        let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
-        let base = tokio::time::timeout(Duration::from_secs(30), async {
-            let mut line = String::new();
-            loop {
-                line.clear();
-                let n = stderr.read_line(&mut line).await.expect("read stderr");
-                assert!(n > 0, "azuma exited before listening");
-                if let Some(at) = line.find("listening on http://") {
-                    let rest = &line[at + "listening on ".len()..];
-                    return rest.split_whitespace().next().unwrap_or("").to_owned();
+        let mut stderr = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let (lines, log) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = stderr.next_line().await {
+                if lines.send(line).is_err() {
+                    // Nobody listens any more; keep draining.
+                    while let Ok(Some(_)) = stderr.next_line().await {}
+                    return;
                 }
             }
-        })
-        .await
-        .expect("azuma starts listening within 30 s");
-        Binary {
+        });
+        let mut binary = Binary {
             child,
-            base,
-            stderr,
-        }
+            base: String::new(),
+            log,
+        };
+        let line = binary.wait_for_log(&["listening on http://"]).await;
+        let at = line.find("listening on ").expect("found") + "listening on ".len();
+        binary.base = line[at..]
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_owned();
+        binary
+    }
+
+    /// Sends a signal (`TERM`, `INT`, `KILL`) to the process.
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.id().expect("still running");
+        let sent = std::process::Command::new("kill")
+            .args([format!("-{name}"), pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success());
+    }
+
+    /// Waits for the process to exit.
+    pub async fn exit(&mut self, within: Duration) -> std::process::ExitStatus {
+        tokio::time::timeout(within, self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("azuma still running after {within:?}"))
+            .expect("wait")
     }
 
     /// Reads stderr lines until one contains all of `needles`.
     pub async fn wait_for_log(&mut self, needles: &[&str]) -> String {
-        tokio::time::timeout(Duration::from_secs(10), async {
-            let mut line = String::new();
+        tokio::time::timeout(Duration::from_secs(30), async {
             loop {
-                line.clear();
-                let n = self.stderr.read_line(&mut line).await.expect("read stderr");
-                assert!(n > 0, "stderr closed before a line with {needles:?}");
+                let line = self.log.recv().await.unwrap_or_else(|| {
+                    panic!("azuma's stderr closed before a line with {needles:?}")
+                });
                 if needles.iter().all(|n| line.contains(n)) {
-                    return line.clone();
+                    return line;
                 }
             }
         })
         .await
-        .unwrap_or_else(|_| panic!("no log line with {needles:?} within 10 s"))
+        .unwrap_or_else(|_| panic!("no log line with {needles:?} within 30 s"))
     }
 }
 
@@ -399,14 +440,15 @@ impl tokio::io::AsyncWrite for Mutable {
 const WS_WAIT: Duration = Duration::from_secs(10);
 
 impl WsClient {
-    pub async fn connect(server: &TestServer) -> WsClient {
-        WsClient::connect_with_receive_buffer(server, None).await
+    /// Connects to the server at `base` (`http://127.0.0.1:PORT`).
+    pub async fn connect(base: &str) -> WsClient {
+        WsClient::connect_with_receive_buffer(base, None).await
     }
 
     /// Connects with a small socket receive buffer, for a client meant to
     /// fall behind quickly.
-    pub async fn connect_with_receive_buffer(server: &TestServer, bytes: Option<u32>) -> WsClient {
-        let addr: std::net::SocketAddr = server.base.trim_start_matches("http://").parse().unwrap();
+    pub async fn connect_with_receive_buffer(base: &str, bytes: Option<u32>) -> WsClient {
+        let addr: std::net::SocketAddr = base.trim_start_matches("http://").parse().unwrap();
         let socket = tokio::net::TcpSocket::new_v4().unwrap();
         if let Some(bytes) = bytes {
             socket.set_recv_buffer_size(bytes).unwrap();
@@ -511,4 +553,74 @@ impl WsClient {
             }
         }
     }
+}
+
+/// Registers over HTTP at `base` and returns the token.
+pub async fn register_at(http: &reqwest::Client, base: &str, name: &str, password: &str) -> String {
+    let response = http
+        .post(format!("{base}/user/register"))
+        .json(&serde_json::json!({"name": name, "password": password}))
+        .send()
+        .await
+        .expect("register");
+    let reply = Reply::from(response).await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    reply.token()
+}
+
+/// Creates a channel over HTTP at `base` and returns its id.
+pub async fn channel_at(http: &reqwest::Client, base: &str, token: &str, name: &str) -> String {
+    let response = http
+        .post(format!("{base}/channel"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"name": name}))
+        .send()
+        .await
+        .expect("create channel");
+    let reply = Reply::from(response).await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    reply.body["id"].as_str().expect("id").to_owned()
+}
+
+/// Every message id in `channel`, oldest first, walked back with `before`.
+pub async fn history_at(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    channel: &str,
+) -> Vec<String> {
+    let newest = format!("{base}/channel/{channel}/messages?limit=100");
+    let mut ids: Vec<String> = Vec::new();
+    let mut url = newest.clone();
+    loop {
+        let mut page = get_page(http, &url, token).await;
+        let full = page.len() == 100;
+        let Some(oldest) = page.first().cloned() else {
+            return ids;
+        };
+        page.extend(ids);
+        ids = page;
+        if !full {
+            return ids;
+        }
+        url = format!("{newest}&before={oldest}");
+    }
+}
+
+async fn get_page(http: &reqwest::Client, url: &str, token: &str) -> Vec<String> {
+    let response = http
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("history");
+    let reply = Reply::from(response).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    reply
+        .body
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|m| m["id"].as_str().expect("id").to_owned())
+        .collect()
 }

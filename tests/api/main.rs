@@ -3,9 +3,11 @@
 
 mod channel;
 mod errors;
+mod fuzz;
 mod helpers;
 mod index;
 mod message;
+mod ops;
 mod process;
 mod session;
 mod user;

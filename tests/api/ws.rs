@@ -44,7 +44,7 @@ async fn authenticate_welcome_and_errors_keep_the_connection_open() {
     let server = TestServer::start().await;
     let token = server.register("azuma", "pw").await;
     let me = user_id(&server, &token).await;
-    let mut ws = WsClient::connect(&server).await;
+    let mut ws = WsClient::connect(&server.base).await;
 
     let bad_request = serde_json::from_str::<Value>(ERROR_BAD_REQUEST).unwrap();
     for garbage in [
@@ -84,7 +84,7 @@ async fn authenticating_renews_the_token() {
     let server = TestServer::start().await;
     let token = server.register("azuma", "pw").await;
     server.clock.advance(Duration::from_secs(4 * 60));
-    let mut ws = WsClient::connect(&server).await;
+    let mut ws = WsClient::connect(&server.base).await;
     ws.authenticate(&token).await;
     // Past the 5 minutes an unused token would have had.
     server.clock.advance(Duration::from_secs(2 * 60));
@@ -104,7 +104,7 @@ async fn every_connection_receives_every_event_in_order() {
     let bob = server.register("bob", "pw").await;
     let mut connections = Vec::new();
     for token in [&alice, &alice, &bob] {
-        let mut ws = WsClient::connect(&server).await;
+        let mut ws = WsClient::connect(&server.base).await;
         ws.authenticate(token).await;
         connections.push(ws);
     }
@@ -170,11 +170,11 @@ async fn status_transitions_are_announced_and_shown() {
         .await
         .assert_error(400, "BAD_REQUEST");
 
-    let mut watcher = WsClient::connect(&server).await;
+    let mut watcher = WsClient::connect(&server.base).await;
     watcher.authenticate(&alice).await;
     watcher.next_of("Status").await; // alice herself
 
-    let mut first = WsClient::connect(&server).await;
+    let mut first = WsClient::connect(&server.base).await;
     first.authenticate(&bob).await;
     assert_eq!(watcher.next().await, status(&bob_id, "ONLINE"));
     assert_eq!(shown(alice.clone()).await, "ONLINE");
@@ -209,7 +209,7 @@ async fn status_transitions_are_announced_and_shown() {
     // A second connection changes nothing; closing one of two neither.
     set_status(&server, &bob, "DND").await.assert_json(200);
     assert_eq!(watcher.next().await, status(&bob_id, "DND"));
-    let mut second = WsClient::connect(&server).await;
+    let mut second = WsClient::connect(&server.base).await;
     second.authenticate(&bob).await;
     drop(first);
     watcher.silent_for(Duration::from_millis(300)).await;
@@ -222,7 +222,7 @@ async fn status_transitions_are_announced_and_shown() {
     set_status(&server, &bob, "DND")
         .await
         .assert_error(400, "BAD_REQUEST");
-    let mut again = WsClient::connect(&server).await;
+    let mut again = WsClient::connect(&server.base).await;
     again.authenticate(&bob).await;
     assert_eq!(watcher.next().await, status(&bob_id, "ONLINE"));
     server.stop().await;
@@ -235,8 +235,8 @@ async fn unauthenticated_connections_are_closed_at_the_deadline() {
     })
     .await;
     let token = server.register("azuma", "pw").await;
-    let mut idle = WsClient::connect(&server).await;
-    let mut authenticated = WsClient::connect(&server).await;
+    let mut idle = WsClient::connect(&server.base).await;
+    let mut authenticated = WsClient::connect(&server.base).await;
     authenticated.authenticate(&token).await;
     let (code, reason, _) = idle.closed().await;
     assert_eq!((code, reason.as_str()), (1008, "not authenticated"));
@@ -258,9 +258,9 @@ async fn silent_connections_are_closed_and_answering_ones_kept() {
     })
     .await;
     let token = server.register("azuma", "pw").await;
-    let mut answering = WsClient::connect(&server).await;
+    let mut answering = WsClient::connect(&server.base).await;
     answering.authenticate(&token).await;
-    let mut silent = WsClient::connect(&server).await;
+    let mut silent = WsClient::connect(&server.base).await;
     silent.authenticate(&token).await;
     silent.mute();
     // Reading answers the server's pings (tungstenite sends the pongs):
@@ -288,9 +288,9 @@ async fn a_client_that_does_not_read_is_closed_as_lagged() {
     .await;
     let token = server.register("azuma", "pw").await;
     let channel = create_channel(&server, &token, "firehose").await;
-    let mut stuck = WsClient::connect_with_receive_buffer(&server, Some(4096)).await;
+    let mut stuck = WsClient::connect_with_receive_buffer(&server.base, Some(4096)).await;
     stuck.authenticate(&token).await;
-    let mut reader = WsClient::connect(&server).await;
+    let mut reader = WsClient::connect(&server.base).await;
     reader.authenticate(&token).await;
 
     // 16 KB frames, 9.6 MB in all: more than twice what the kernel buffers
@@ -340,7 +340,7 @@ async fn revoking_a_token_closes_its_connections_only() {
     let third = server.login("azuma", "pw").await;
     let mut connections = Vec::new();
     for token in [&first, &second, &third] {
-        let mut ws = WsClient::connect(&server).await;
+        let mut ws = WsClient::connect(&server.base).await;
         ws.authenticate(token).await;
         connections.push(ws);
     }
@@ -379,8 +379,8 @@ async fn revoking_a_token_closes_its_connections_only() {
 async fn shutdown_closes_every_connection_with_1001() {
     let server = TestServer::start().await;
     let token = server.register("azuma", "pw").await;
-    let mut unauthenticated = WsClient::connect(&server).await;
-    let mut authenticated = WsClient::connect(&server).await;
+    let mut unauthenticated = WsClient::connect(&server.base).await;
+    let mut authenticated = WsClient::connect(&server.base).await;
     authenticated.authenticate(&token).await;
     let stopping = tokio::spawn(server.stop());
     for ws in [&mut unauthenticated, &mut authenticated] {
