@@ -474,3 +474,29 @@ async fn a_kill_9_during_message_bursts_loses_no_acknowledged_message() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_second_signal_stops_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Binary::start(dir.path(), &[]).await;
+    // A request in flight that never finishes its body holds the graceful
+    // shutdown open.
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut stuck = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    stuck
+        .write_all(b"POST /user/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    server.signal("TERM");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "the first signal waits for the request"
+    );
+    server.signal("INT");
+    let status = server.exit(Duration::from_secs(2)).await;
+    assert_eq!(status.code(), Some(1), "{status:?}");
+    drop(stuck);
+}
