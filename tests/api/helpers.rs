@@ -378,9 +378,15 @@ impl Binary {
     }
 }
 
-/// A command running the real binary in `cwd`, with a quiet log.
+/// A command running the real binary in `cwd`. `AZUMA_TEST_BINARY`, if set,
+/// is the command line to run instead (absolute paths), e.g. another
+/// architecture's build under an emulator.
 pub fn binary(cwd: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_azuma"));
+    let line = std::env::var("AZUMA_TEST_BINARY")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_azuma").to_owned());
+    let mut parts = line.split_whitespace();
+    let mut command = Command::new(parts.next().expect("AZUMA_TEST_BINARY is empty"));
+    command.args(parts);
     command
         .current_dir(cwd)
         .env_remove("AZUMA_LISTEN")
