@@ -52,3 +52,13 @@ CREATE TABLE messages (
 
 -- Every history page is one range of this index: no scan of the channel.
 CREATE INDEX messages_by_channel ON messages (channel, seq);
+
+-- migration 3: a counter that anything revoking sessions outside the server
+-- (azuma user passwd/remove) bumps, so that a running server drops what it
+-- holds in memory and closes the revoked tokens' websockets.
+CREATE TABLE meta (
+    key   TEXT    NOT NULL PRIMARY KEY,
+    value INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+INSERT INTO meta (key, value) VALUES ('revocations', 0);

@@ -162,6 +162,7 @@ impl Accounts {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let id = id_of(&tx, &name)?;
                 tx.execute("DELETE FROM users WHERE id = ?1", [id])?;
+                crate::session::note_revocation(&tx)?;
                 Ok(tx.commit()?)
             })
             .await?)

@@ -134,7 +134,7 @@ async fn create(app: App, session: Session, body: NewChannel) -> Result<Response
             )?;
             shared
                 .hub
-                .commit_and_publish(tx, &Event::ChannelCreated(&channel))?;
+                .commit_and_publish(tx, &[Event::ChannelCreated(&channel)])?;
             Ok(channel)
         })
         .await?;
@@ -183,7 +183,7 @@ async fn delete(app: App, session: Session, body: DeleteChannel) -> Result<Respo
             tx.execute("DELETE FROM channels WHERE id = ?1", [body.id])?;
             shared
                 .hub
-                .commit_and_publish(tx, &Event::ChannelDeleted { id: body.id })?;
+                .commit_and_publish(tx, &[Event::ChannelDeleted { id: body.id }])?;
             Ok(())
         })
         .await?;

@@ -123,6 +123,8 @@ pub fn latest_version() -> i64 {
 #[derive(Clone)]
 pub struct Db {
     pool: Pool<SqliteConnectionManager>,
+    path: PathBuf,
+    sync: SyncMode,
 }
 
 impl Db {
@@ -148,7 +150,20 @@ impl Db {
             .connection_timeout(BUSY_TIMEOUT)
             .build(manager)
             .map_err(|e| failed(&e))?;
-        Ok(Db { pool })
+        Ok(Db {
+            pool,
+            path: path.to_path_buf(),
+            sync,
+        })
+    }
+
+    /// A connection of its own, configured like the pool's, for a task that
+    /// keeps one (the message writer). Blocking.
+    pub fn dedicated(&self) -> Result<Connection, OpenError> {
+        let failed = |e: rusqlite::Error| OpenError::Failed(self.path.clone(), e.to_string());
+        let mut conn = Connection::open_with_flags(&self.path, open_flags()).map_err(failed)?;
+        configure(&mut conn, self.sync).map_err(failed)?;
+        Ok(conn)
     }
 
     /// Runs `f` with a connection on a blocking thread, so the async

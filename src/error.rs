@@ -10,7 +10,7 @@ use warp::reply::Response;
 use warp::{Rejection, Reply};
 
 /// A failure that the API reports to the client.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum ApiError {
     /// 400: the request is malformed or breaks a limit; says what is wrong.
     BadRequest(String),

@@ -56,19 +56,21 @@ impl Default for Hub {
 }
 
 impl Hub {
-    /// Commits `tx`, then publishes the event it stored. Events are
-    /// published in the order their transactions commit.
+    /// Commits `tx`, then publishes the events it stored, in order. Events
+    /// go out in the order their transactions commit.
     pub fn commit_and_publish(
         &self,
         tx: Transaction<'_>,
-        event: &Event<'_>,
+        events: &[Event<'_>],
     ) -> rusqlite::Result<()> {
         let _order = self
             .order
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         tx.commit()?;
-        self.publish(event);
+        for event in events {
+            self.publish(event);
+        }
         Ok(())
     }
 
@@ -102,7 +104,7 @@ mod tests {
         let ids = [Uuid::new_v4(), Uuid::new_v4()];
         for id in ids {
             let tx = conn.transaction().unwrap();
-            hub.commit_and_publish(tx, &Event::ChannelDeleted { id })
+            hub.commit_and_publish(tx, &[Event::ChannelDeleted { id }])
                 .unwrap();
         }
         for id in ids {
@@ -121,7 +123,7 @@ mod tests {
         let mut conn = rusqlite::Connection::open_in_memory().unwrap();
         let tx = conn.transaction().unwrap();
         let id = Uuid::new_v4();
-        hub.commit_and_publish(tx, &Event::ChannelDeleted { id })
+        hub.commit_and_publish(tx, &[Event::ChannelDeleted { id }])
             .unwrap();
     }
 }

@@ -31,6 +31,7 @@ mod server;
 mod session;
 mod throttle;
 mod user;
+mod writer;
 mod ws;
 
 pub use clock::{Clock, Timestamp};
@@ -109,7 +110,10 @@ pub(crate) struct State {
     pub db: db::Db,
     pub passwords: password::Passwords,
     pub clock: Clock,
-    pub hub: hub::Hub,
+    pub hub: Arc<hub::Hub>,
+    pub sessions: session::Sessions,
+    pub users: user::Users,
+    pub writer: writer::Writer,
     pub presence: presence::Presence,
     pub connections: ws::Connections,
     pub realtime: RealtimeLimits,
@@ -152,17 +156,29 @@ impl Server {
             .local_addr()
             .map_err(|e| StartError::Listen(config.listen, e))?;
         let (path, sync) = (config.database.clone(), config.sync);
-        let db = tokio::task::spawn_blocking(move || db::Db::open(&path, sync))
-            .await
+        let (db, writer_conn) = tokio::task::spawn_blocking(move || {
+            let db = db::Db::open(&path, sync)?;
+            let writer_conn = db.dedicated()?;
+            Ok((db, writer_conn))
+        })
+        .await
+        .map_err(|e| {
+            StartError::Database(OpenError::Failed(config.database.clone(), e.to_string()))
+        })?
+        .map_err(StartError::Database)?;
+        let hub = Arc::new(hub::Hub::default());
+        let writer = writer::Writer::start(writer_conn, hub.clone(), config.clock.clone())
             .map_err(|e| {
                 StartError::Database(OpenError::Failed(config.database.clone(), e.to_string()))
-            })?
-            .map_err(StartError::Database)?;
+            })?;
         let app = Arc::new(State {
             db,
             passwords: password::Passwords::new(config.scrypt),
             clock: config.clock.clone(),
-            hub: hub::Hub::default(),
+            hub,
+            sessions: session::Sessions::default(),
+            users: user::Users::default(),
+            writer,
             presence: presence::Presence::default(),
             connections: ws::Connections::default(),
             realtime: config.realtime.clone(),
@@ -192,7 +208,7 @@ impl Server {
             "listening on http://{}",
             self.local_addr
         );
-        let pruner = tokio::spawn(session::prune_every(
+        let maintenance = tokio::spawn(session::maintain(
             self.app.clone(),
             self.config.prune_interval,
         ));
@@ -215,7 +231,11 @@ impl Server {
         {
             tracing::warn!("websockets still open after {close_wait:?}; dropping them");
         }
-        pruner.abort();
+        maintenance.abort();
+        // Pending session renewals, then one self-contained file.
+        if let Err(e) = session::persist(&self.app, false).await {
+            e.log();
+        }
         match self.app.db.checkpoint().await {
             Ok(()) => tracing::info!("stopped; the database is checkpointed"),
             Err(e) => e.log(),

@@ -1,7 +1,7 @@
 //! Messages: `POST /message/send`, and a channel's history,
 //! `GET /channel/{id}/messages?before=|after=&limit=`.
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use warp::filters::BoxedFilter;
@@ -11,7 +11,6 @@ use warp::{Filter, Rejection};
 
 use crate::clock::Timestamp;
 use crate::error::ApiError;
-use crate::hub::Event;
 use crate::session::{Session, authenticated};
 use crate::{App, channel, json, parse_id, with_app};
 
@@ -116,39 +115,9 @@ async fn send(app: App, session: Session, body: NewMessage) -> Result<Response, 
     if body.content.trim().is_empty() {
         return Err(ApiError::BadRequest("content must not be only whitespace".into()).into());
     }
-    let shared = app.clone();
     let message = app
-        .db
-        .run(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let Some(channel_seq) = channel_seq(&tx, &body.channel)? else {
-                return Err(channel::not_found(&body.channel));
-            };
-            // Stamped under the write lock, so times follow storage order
-            // (as far as the clock does; the order itself never depends on it).
-            let message = Message {
-                id: Uuid::new_v4(),
-                author: session.user_id,
-                channel: body.channel,
-                content: body.content,
-                created_at: shared.clock.now(),
-            };
-            tx.prepare_cached(
-                "INSERT INTO messages (id, channel, author, content, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![
-                message.id,
-                channel_seq,
-                message.author,
-                message.content,
-                message.created_at.0
-            ])?;
-            shared
-                .hub
-                .commit_and_publish(tx, &Event::Message(&message))?;
-            Ok(message)
-        })
+        .writer
+        .send(body.channel, session.user_id, body.content)
         .await?;
     Ok(json::reply(StatusCode::OK, &message))
 }
@@ -177,7 +146,7 @@ async fn history(
 }
 
 /// The storage sequence number of channel `id`, if it exists.
-fn channel_seq(conn: &Connection, id: &Uuid) -> rusqlite::Result<Option<i64>> {
+pub(crate) fn channel_seq(conn: &Connection, id: &Uuid) -> rusqlite::Result<Option<i64>> {
     conn.prepare_cached("SELECT seq FROM channels WHERE id = ?1")?
         .query_row([id], |r| r.get(0))
         .optional()

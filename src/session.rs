@@ -1,10 +1,17 @@
-//! Bearer-token sessions: issuing, checking (with cheap renewal), revoking
-//! and pruning. Tokens are random v4 UUIDs; only their SHA-256 is stored.
+//! Bearer-token sessions: issuing, checking, renewing, revoking and
+//! pruning. Tokens are random v4 UUIDs; only their SHA-256 is stored.
+//!
+//! Checking a token costs no database write and, once a token has been seen,
+//! no read: [`Sessions`] keeps every token in use in memory. Renewals are
+//! made there and written in batches by [`maintain`], which also prunes
+//! expired sessions and notices revocations made by other processes.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
+use std::sync::Mutex;
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 use warp::Filter;
@@ -19,10 +26,14 @@ use crate::{App, with_app};
 pub const FIRST_USE: Duration = Duration::from_secs(5 * 60);
 /// Each use moves the expiry to this long after the use.
 pub const AFTER_USE: Duration = Duration::from_secs(14 * 24 * 60 * 60);
-/// A renewal is written only when it moves the stored expiry by more than
-/// this, so a busy client costs no write per request. A token can thus
-/// expire at most this much before 14 days after its last use, never later.
+/// A renewal is written once it moves the stored expiry by more than this,
+/// so an active token costs at most one write a minute. The stored expiry
+/// is never later than the real one: after a crash a token can only expire
+/// early, by at most this (plus the time since it was last written).
 const RENEW_SLACK: Duration = Duration::from_secs(60);
+/// How often [`maintain`] writes renewals and looks for revocations made by
+/// other processes.
+pub const TICK: Duration = Duration::from_secs(1);
 
 /// The SHA-256 digest under which a token is stored.
 pub type TokenHash = [u8; 32];
@@ -34,6 +45,139 @@ pub struct Session {
     pub user_id: Uuid,
     /// Which token it is.
     pub token_hash: TokenHash,
+}
+
+/// A token in use, as held in memory.
+struct Held {
+    user_id: Uuid,
+    /// When it expires, renewals included.
+    expires_at: Timestamp,
+    /// What the database says.
+    stored: Timestamp,
+}
+
+#[derive(Default)]
+struct Table {
+    held: HashMap<TokenHash, Held>,
+    /// Bumped by every revocation: a lookup that read the database before a
+    /// revocation must not remember what it read.
+    generation: u64,
+}
+
+/// The tokens in use, in memory.
+#[derive(Default)]
+pub struct Sessions {
+    table: Mutex<Table>,
+}
+
+impl Sessions {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
+        self.table
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Forgets one token.
+    pub fn revoke(&self, token: &TokenHash) {
+        let mut table = self.lock();
+        table.held.remove(token);
+        table.generation += 1;
+    }
+
+    /// Forgets every token of `user_id`, except `keep` if given.
+    pub fn revoke_user(&self, user_id: &Uuid, keep: Option<&TokenHash>) {
+        let mut table = self.lock();
+        table
+            .held
+            .retain(|token, held| held.user_id != *user_id || Some(token) == keep);
+        table.generation += 1;
+    }
+
+    /// Forgets every token: another process changed sessions behind our
+    /// back. (The maintenance tick has just written pending renewals; any
+    /// made since are simply made again at the token's next use.)
+    fn forget_all(&self) {
+        let mut table = self.lock();
+        table.held.clear();
+        table.generation += 1;
+    }
+
+    /// Renewals to write: tokens whose expiry moved by more than the slack.
+    fn pending(&self) -> Vec<(TokenHash, Timestamp)> {
+        self.lock()
+            .held
+            .iter()
+            .filter(|(_, h)| h.expires_at > h.stored.plus(RENEW_SLACK))
+            .map(|(token, h)| (*token, h.expires_at))
+            .collect()
+    }
+
+    /// Notes that `written` renewals are in the database.
+    fn stored(&self, written: &[(TokenHash, Timestamp)]) {
+        let mut table = self.lock();
+        for (token, at) in written {
+            if let Some(held) = table.held.get_mut(token) {
+                held.stored = held.stored.max(*at);
+            }
+        }
+    }
+
+    fn forget_expired(&self, now: Timestamp) {
+        self.lock().held.retain(|_, held| held.expires_at > now);
+    }
+}
+
+/// Checks a token and counts this as a use of it.
+pub async fn check(app: &App, token: &Uuid) -> Result<Session, ApiError> {
+    let token_hash = digest(token);
+    let now = app.clock.now();
+    let generation = {
+        let mut table = app.sessions.lock();
+        if let Some(held) = table.held.get_mut(&token_hash) {
+            if held.expires_at <= now {
+                table.held.remove(&token_hash);
+                return Err(ApiError::Unauthorized);
+            }
+            held.expires_at = held.expires_at.max(now.plus(AFTER_USE));
+            let user_id = held.user_id;
+            return Ok(Session {
+                user_id,
+                token_hash,
+            });
+        }
+        table.generation
+    };
+    let found: Option<(Uuid, i64)> = app
+        .db
+        .run(move |conn| {
+            Ok(conn
+                .prepare_cached("SELECT user_id, expires_at FROM sessions WHERE token_hash = ?1")?
+                .query_row([token_hash], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?)
+        })
+        .await?;
+    let Some((user_id, stored)) = found else {
+        return Err(ApiError::Unauthorized);
+    };
+    let stored = Timestamp(stored);
+    if stored <= now {
+        return Err(ApiError::Unauthorized);
+    }
+    let mut table = app.sessions.lock();
+    if table.generation == generation {
+        table.held.insert(
+            token_hash,
+            Held {
+                user_id,
+                expires_at: stored.max(now.plus(AFTER_USE)),
+                stored,
+            },
+        );
+    }
+    Ok(Session {
+        user_id,
+        token_hash,
+    })
 }
 
 /// The digest of a token.
@@ -51,40 +195,14 @@ pub fn issue(conn: &Connection, user_id: &Uuid, now: Timestamp) -> rusqlite::Res
     Ok(token)
 }
 
-/// Checks a token and counts this as a use of it.
-pub fn authenticate(
-    conn: &Connection,
-    token_hash: TokenHash,
-    now: Timestamp,
-) -> Result<Session, ApiError> {
-    let found: Option<(Uuid, i64)> = conn
-        .prepare_cached("SELECT user_id, expires_at FROM sessions WHERE token_hash = ?1")?
-        .query_row([token_hash], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    let Some((user_id, expires_at)) = found else {
-        return Err(ApiError::Unauthorized);
-    };
-    if Timestamp(expires_at) <= now {
-        return Err(ApiError::Unauthorized);
-    }
-    let renewed = now.plus(AFTER_USE);
-    if renewed > Timestamp(expires_at).plus(RENEW_SLACK) {
-        conn.prepare_cached("UPDATE sessions SET expires_at = ?2 WHERE token_hash = ?1")?
-            .execute(params![token_hash, renewed.0])?;
-    }
-    Ok(Session {
-        user_id,
-        token_hash,
-    })
-}
-
-/// Revokes one token.
+/// Revokes one token in the database.
 pub fn revoke(conn: &Connection, token_hash: &TokenHash) -> rusqlite::Result<()> {
     conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
     Ok(())
 }
 
-/// Revokes every token of `user_id`, except `keep` if given.
+/// Revokes every token of `user_id` in the database, except `keep` if
+/// given, and tells running servers (this one included) to look.
 pub fn revoke_all_but(
     conn: &Connection,
     user_id: &Uuid,
@@ -94,12 +212,71 @@ pub fn revoke_all_but(
         "DELETE FROM sessions WHERE user_id = ?1 AND token_hash IS NOT ?2",
         params![user_id, keep],
     )?;
+    note_revocation(conn)
+}
+
+/// Bumps the revocation counter that running servers watch.
+pub fn note_revocation(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE meta SET value = value + 1 WHERE key = 'revocations'",
+        [],
+    )?;
     Ok(())
 }
 
-/// Deletes expired sessions; returns how many.
-pub fn prune(conn: &Connection, now: Timestamp) -> rusqlite::Result<usize> {
-    conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now.0])
+fn revocations(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT value FROM meta WHERE key = 'revocations'",
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// Writes `renewals`, then deletes expired sessions, in one transaction
+/// (so that no renewed session is pruned by its stale stored expiry).
+fn write_and_prune(
+    conn: &mut Connection,
+    renewals: &[(TokenHash, Timestamp)],
+    prune_before: Option<Timestamp>,
+) -> rusqlite::Result<usize> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    {
+        let mut renew = tx.prepare_cached(
+            "UPDATE sessions SET expires_at = max(expires_at, ?2) WHERE token_hash = ?1",
+        )?;
+        for (token, at) in renewals {
+            renew.execute(params![token, at.0])?;
+        }
+    }
+    let pruned = match prune_before {
+        Some(now) => tx.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now.0])?,
+        None => 0,
+    };
+    tx.commit()?;
+    Ok(pruned)
+}
+
+/// Writes pending renewals (and prunes, if `prune`); for the maintenance
+/// tick and for shutdown.
+pub async fn persist(app: &App, prune: bool) -> Result<(), ApiError> {
+    let renewals = app.sessions.pending();
+    if renewals.is_empty() && !prune {
+        return Ok(());
+    }
+    let now = app.clock.now();
+    let written = renewals.clone();
+    let pruned = app
+        .db
+        .run(move |conn| Ok(write_and_prune(conn, &written, prune.then_some(now))?))
+        .await?;
+    app.sessions.stored(&renewals);
+    if prune {
+        app.sessions.forget_expired(now);
+        if pruned > 0 {
+            tracing::debug!(pruned, "expired sessions deleted");
+        }
+    }
+    Ok(())
 }
 
 /// The token of an `Authorization: Bearer <uuid>` header (scheme matched
@@ -121,28 +298,64 @@ pub fn authenticated(
         .and(with_app(app))
         .and_then(|header: Option<HeaderValue>, app: App| async move {
             let token = bearer_token(header.as_ref()).ok_or(ApiError::Unauthorized)?;
-            let hash = digest(&token);
-            let now = app.clock.now();
-            let session = app
-                .db
-                .run(move |conn| authenticate(conn, hash, now))
-                .await?;
-            Ok::<_, warp::Rejection>(session)
+            Ok::<_, warp::Rejection>(check(&app, &token).await?)
         })
 }
 
-/// Deletes expired sessions every `interval`, until the task is dropped.
-pub async fn prune_every(app: App, interval: Duration) -> Infallible {
-    let mut ticks = tokio::time::interval(interval);
+/// Every [`TICK`]: writes pending renewals, and on a revocation made by
+/// another process forgets what memory holds and closes the websockets of
+/// tokens that are gone. Every `prune_interval`: deletes expired sessions.
+/// Runs until the task is dropped.
+pub async fn maintain(app: App, prune_interval: Duration) -> Infallible {
+    let mut ticks = tokio::time::interval(TICK.min(prune_interval));
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut next_prune = tokio::time::Instant::now() + prune_interval;
+    let mut seen: Option<i64> = None;
     loop {
         ticks.tick().await;
-        let now = app.clock.now();
-        match app.db.run(move |conn| Ok(prune(conn, now)?)).await {
-            Ok(0) => {}
-            Ok(n) => tracing::debug!(pruned = n, "expired sessions deleted"),
-            Err(e) => tracing::warn!(error = ?e, "pruning sessions failed"),
+        let prune = tokio::time::Instant::now() >= next_prune;
+        if prune {
+            next_prune += prune_interval;
         }
+        if let Err(e) = persist(&app, prune).await {
+            e.log();
+        }
+        match app.db.run(|conn| Ok(revocations(conn)?)).await {
+            Ok(now) if seen.is_some_and(|before| before != now) => {
+                seen = Some(now);
+                app.sessions.forget_all();
+                app.users.forget_all();
+                close_revoked(&app).await;
+            }
+            Ok(now) => seen = Some(now),
+            Err(e) => e.log(),
+        }
+    }
+}
+
+/// Closes the websockets whose tokens are no longer in the database.
+async fn close_revoked(app: &App) {
+    let tokens = app.connections.tokens();
+    let gone = app
+        .db
+        .run(move |conn| {
+            let mut exists = conn.prepare_cached("SELECT 1 FROM sessions WHERE token_hash = ?1")?;
+            let mut gone = Vec::new();
+            for token in tokens {
+                if !exists.exists([token])? {
+                    gone.push(token);
+                }
+            }
+            Ok(gone)
+        })
+        .await;
+    match gone {
+        Ok(gone) => {
+            for token in gone {
+                app.connections.revoke_token(&token);
+            }
+        }
+        Err(e) => e.log(),
     }
 }
 

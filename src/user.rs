@@ -228,6 +228,7 @@ async fn logout(app: App, session: Session) -> Result<Response, Rejection> {
     app.db
         .run(move |conn| Ok(session::revoke(conn, &token)?))
         .await?;
+    app.sessions.revoke(&token);
     app.connections.revoke_token(&token);
     Ok(json::no_content())
 }
@@ -280,16 +281,62 @@ async fn update(app: App, session: Session, body: Update) -> Result<Response, Re
         })
         .await?;
     if password_changed {
+        app.sessions.revoke_user(&user_id, Some(&keep));
         app.connections.revoke_user_except(&user_id, &keep);
     }
+    app.users.remember(&user);
     Ok(json::reply(StatusCode::OK, &user))
 }
 
 async fn get(app: App, id: Uuid) -> Result<Response, Rejection> {
-    let user = app.db.run(move |conn| Ok(load(conn, &id)?)).await?;
-    let mut user = user.ok_or_else(|| ApiError::NotFound(format!("no user with id {id}")))?;
+    let mut user = match app.users.get(&id) {
+        Some(user) => user,
+        None => {
+            let user = app.db.run(move |conn| Ok(load(conn, &id)?)).await?;
+            let user = user.ok_or_else(|| ApiError::NotFound(format!("no user with id {id}")))?;
+            app.users.remember(&user);
+            user
+        }
+    };
     user.onlinestatus = Some(app.presence.visible(&id));
     Ok(json::reply(StatusCode::OK, &user))
+}
+
+/// Users seen since start, in memory: `GET /user/self` and `/user/{id}`
+/// read no database. Renames update it; removals by another process clear
+/// it (see `session::maintain`).
+#[derive(Default)]
+pub struct Users {
+    by_id: std::sync::Mutex<std::collections::HashMap<Uuid, (String, Timestamp)>>,
+}
+
+impl Users {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<Uuid, (String, Timestamp)>> {
+        self.by_id
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn get(&self, id: &Uuid) -> Option<User> {
+        self.lock().get(id).map(|(name, created_at)| User {
+            id: *id,
+            name: name.clone(),
+            created_at: *created_at,
+            onlinestatus: None,
+        })
+    }
+
+    fn remember(&self, user: &User) {
+        self.lock()
+            .insert(user.id, (user.name.clone(), user.created_at));
+    }
+
+    /// Forgets everyone: another process changed accounts.
+    pub fn forget_all(&self) {
+        self.lock().clear();
+    }
 }
 
 /// Creates an account; its name must be free.

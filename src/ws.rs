@@ -158,6 +158,11 @@ impl Connections {
         }
     }
 
+    /// The tokens of every authenticated connection.
+    pub fn tokens(&self) -> Vec<TokenHash> {
+        self.lock().values().map(|c| c.token).collect()
+    }
+
     /// Tells every connection to close with 1001.
     pub fn shut_down(&self) {
         self.shutdown.send_replace(true);
@@ -349,14 +354,8 @@ async fn on_text(app: &App, text: &str, session: &mut Option<Session>) -> Option
     let Ok(token) = Uuid::try_parse(&token) else {
         return Some(UNAUTHORIZED);
     };
-    let hash = session::digest(&token);
-    let now = app.clock.now();
-    let user = match app
-        .db
-        .run(move |conn| session::authenticate(conn, hash, now))
-        .await
-    {
-        Ok(found) => found.user_id,
+    let (user, hash) = match session::check(app, &token).await {
+        Ok(found) => (found.user_id, found.token_hash),
         Err(ApiError::Unauthorized) => return Some(UNAUTHORIZED),
         Err(e) => {
             e.log();
