@@ -63,10 +63,7 @@ impl Hub {
         tx: Transaction<'_>,
         events: &[Event<'_>],
     ) -> rusqlite::Result<()> {
-        let _order = self
-            .order
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _order = crate::lock(&self.order);
         tx.commit()?;
         for event in events {
             self.publish(event);

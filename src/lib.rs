@@ -132,6 +132,14 @@ pub(crate) fn with_app(
     warp::any().map(move || app.clone())
 }
 
+/// Locks `mutex`, carrying on past a panic that poisoned it: every state
+/// guarded this way stays consistent between statements.
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Parses an id from a path, query or body: malformed is a 400 naming `what`.
 pub(crate) fn parse_id(text: &str, what: &str) -> Result<uuid::Uuid, error::ApiError> {
     uuid::Uuid::try_parse(text)

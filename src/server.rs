@@ -43,7 +43,7 @@ pub struct UpgradeSlot(Arc<Mutex<Option<OnUpgrade>>>);
 impl UpgradeSlot {
     /// The upgrade, the first time.
     pub fn take(&self) -> Option<OnUpgrade> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+        crate::lock(&self.0).take()
     }
 }
 

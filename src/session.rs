@@ -72,9 +72,7 @@ pub struct Sessions {
 
 impl Sessions {
     fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
-        self.table
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::lock(&self.table)
     }
 
     /// Forgets one token.

@@ -16,6 +16,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use crate::clock::Timestamp;
+use crate::lock;
 
 /// Most keys each table tracks.
 pub const CAPACITY: usize = 10_000;
@@ -79,10 +80,6 @@ impl Throttle {
     pub fn succeeded(&self, account: Uuid) {
         lock(&self.accounts).debts.remove(&account);
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// GCRA: per key, the time at which all its failures are forgiven.

@@ -1,6 +1,9 @@
 //! Accounts: `POST /user/register`, `POST /user/login`, `POST /user/logout`,
 //! `PATCH /user/update`, `GET /user/self` and `GET /user/{id}`.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -15,7 +18,7 @@ use crate::error::ApiError;
 use crate::presence::Status;
 use crate::server::ClientAddr;
 use crate::session::{self, Session, TokenHash, authenticated};
-use crate::{App, json, parse_id, with_app};
+use crate::{App, json, lock, parse_id, with_app};
 
 /// A user as the API shows it.
 #[derive(Debug, Serialize)]
@@ -307,20 +310,12 @@ async fn get(app: App, id: Uuid) -> Result<Response, Rejection> {
 /// it (see `session::maintain`).
 #[derive(Default)]
 pub struct Users {
-    by_id: std::sync::Mutex<std::collections::HashMap<Uuid, (String, Timestamp)>>,
+    by_id: Mutex<HashMap<Uuid, (String, Timestamp)>>,
 }
 
 impl Users {
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<Uuid, (String, Timestamp)>> {
-        self.by_id
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
     fn get(&self, id: &Uuid) -> Option<User> {
-        self.lock().get(id).map(|(name, created_at)| User {
+        lock(&self.by_id).get(id).map(|(name, created_at)| User {
             id: *id,
             name: name.clone(),
             created_at: *created_at,
@@ -329,13 +324,12 @@ impl Users {
     }
 
     fn remember(&self, user: &User) {
-        self.lock()
-            .insert(user.id, (user.name.clone(), user.created_at));
+        lock(&self.by_id).insert(user.id, (user.name.clone(), user.created_at));
     }
 
     /// Forgets everyone: another process changed accounts.
     pub fn forget_all(&self) {
-        self.lock().clear();
+        lock(&self.by_id).clear();
     }
 }
 

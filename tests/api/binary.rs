@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Binary, Reply, WsClient, client};
+use crate::helpers::{Binary, Reply, WsClient, call_at, client, login_at, register_at};
 
 struct Api {
     http: reqwest::Client,
@@ -23,14 +23,7 @@ impl Api {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Reply {
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        Reply::from(request.send().await.expect("request")).await
+        call_at(&self.http, &self.base, method, path, token, body).await
     }
 }
 
@@ -55,33 +48,9 @@ async fn every_route_the_websocket_and_a_restart() {
     );
 
     // Accounts.
-    let alice = api
-        .call(
-            M::POST,
-            "/user/register",
-            None,
-            Some(json!({"name": "alice", "password": "a"})),
-        )
-        .await;
-    let alice = alice.token();
-    let bob = api
-        .call(
-            M::POST,
-            "/user/register",
-            None,
-            Some(json!({"name": "bob", "password": "b"})),
-        )
-        .await;
-    let bob = bob.token();
-    let spare = api
-        .call(
-            M::POST,
-            "/user/login",
-            None,
-            Some(json!({"name": "bob", "password": "b"})),
-        )
-        .await;
-    let spare = spare.token();
+    let alice = register_at(&api.http, &api.base, "alice", "a").await;
+    let bob = register_at(&api.http, &api.base, "bob", "b").await;
+    let spare = login_at(&api.http, &api.base, "bob", "b").await;
     let me = api.call(M::GET, "/user/self", Some(&bob), None).await;
     let bob_id = me.assert_json(200)["id"].as_str().unwrap().to_owned();
     let seen = api
@@ -276,13 +245,5 @@ async fn every_route_the_websocket_and_a_restart() {
         )
         .await;
     assert_eq!(history.assert_json(200)[0]["content"], "stays");
-    let login = api
-        .call(
-            M::POST,
-            "/user/login",
-            None,
-            Some(json!({"name": "bobby", "password": "b"})),
-        )
-        .await;
-    login.token();
+    login_at(&api.http, &api.base, "bobby", "b").await;
 }

@@ -77,14 +77,7 @@ impl TestServer {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Reply {
-        let mut request = self.client.request(method, self.url(path));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        Reply::from(request.send().await.expect("request completes")).await
+        call_at(&self.client, &self.base, method, path, token, body).await
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
@@ -97,46 +90,12 @@ impl TestServer {
 
     /// Registers `name` and returns the new token.
     pub async fn register(&self, name: &str, password: &str) -> String {
-        let reply = self
-            .post(
-                "/user/register",
-                None,
-                serde_json::json!({"name": name, "password": password}),
-            )
-            .await;
-        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
-        reply.token()
-    }
-
-    /// Logs in at `base` and returns the new token.
-    pub async fn login_at(
-        http: &reqwest::Client,
-        base: &str,
-        name: &str,
-        password: &str,
-    ) -> String {
-        let response = http
-            .post(format!("{base}/user/login"))
-            .json(&serde_json::json!({"name": name, "password": password}))
-            .send()
-            .await
-            .expect("login");
-        let reply = Reply::from(response).await;
-        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-        reply.token()
+        register_at(&self.client, &self.base, name, password).await
     }
 
     /// Logs in and returns the new token.
     pub async fn login(&self, name: &str, password: &str) -> String {
-        let reply = self
-            .post(
-                "/user/login",
-                None,
-                serde_json::json!({"name": name, "password": password}),
-            )
-            .await;
-        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
-        reply.token()
+        login_at(&self.client, &self.base, name, password).await
     }
 
     /// Stops the server and waits for it to finish.
@@ -561,30 +520,55 @@ impl WsClient {
     }
 }
 
+/// Sends a request to the server at `base` with an optional bearer token
+/// and JSON body.
+pub async fn call_at(
+    http: &reqwest::Client,
+    base: &str,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Reply {
+    let mut request = http.request(method, format!("{base}{path}"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    Reply::from(request.send().await.expect("request completes")).await
+}
+
 /// Registers over HTTP at `base` and returns the token.
 pub async fn register_at(http: &reqwest::Client, base: &str, name: &str, password: &str) -> String {
-    let response = http
-        .post(format!("{base}/user/register"))
-        .json(&serde_json::json!({"name": name, "password": password}))
-        .send()
-        .await
-        .expect("register");
-    let reply = Reply::from(response).await;
-    assert_eq!(reply.status, 201, "{}", reply.text);
+    let body = serde_json::json!({"name": name, "password": password});
+    let reply = call_at(http, base, Method::POST, "/user/register", None, Some(body)).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    reply.token()
+}
+
+/// Logs in over HTTP at `base` and returns the new token.
+pub async fn login_at(http: &reqwest::Client, base: &str, name: &str, password: &str) -> String {
+    let body = serde_json::json!({"name": name, "password": password});
+    let reply = call_at(http, base, Method::POST, "/user/login", None, Some(body)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     reply.token()
 }
 
 /// Creates a channel over HTTP at `base` and returns its id.
 pub async fn channel_at(http: &reqwest::Client, base: &str, token: &str, name: &str) -> String {
-    let response = http
-        .post(format!("{base}/channel"))
-        .bearer_auth(token)
-        .json(&serde_json::json!({"name": name}))
-        .send()
-        .await
-        .expect("create channel");
-    let reply = Reply::from(response).await;
-    assert_eq!(reply.status, 201, "{}", reply.text);
+    let body = serde_json::json!({"name": name});
+    let reply = call_at(
+        http,
+        base,
+        Method::POST,
+        "/channel",
+        Some(token),
+        Some(body),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
     reply.body["id"].as_str().expect("id").to_owned()
 }
 

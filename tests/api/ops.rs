@@ -12,7 +12,7 @@ use serde_json::json;
 use tokio::io::AsyncWriteExt;
 
 use crate::helpers::{
-    Binary, Reply, WsClient, binary, channel_at, client, history_at, register_at,
+    Binary, Reply, WsClient, binary, channel_at, client, history_at, login_at, register_at,
 };
 
 /// Senders posting messages until told to stop or the server goes away;
@@ -153,7 +153,7 @@ async fn sigterm_under_load_loses_nothing_acknowledged() {
     assert_eq!(integrity(&dir.path().join("d.db")), "ok");
 
     let server = Binary::start(dir.path(), &["--database", "d.db"]).await;
-    let token = crate::helpers::TestServer::login_at(&http, &server.base, "azuma", "pw").await;
+    let token = login_at(&http, &server.base, "azuma", "pw").await;
     let stored: HashSet<String> = history_at(&http, &server.base, &token, &channel)
         .await
         .into_iter()
@@ -210,7 +210,7 @@ async fn a_backup_during_a_write_burst_holds_everything_acknowledged_before_it()
     drop(stmt);
     drop(conn);
     let restored = Binary::start(dir.path(), &["--database", "copy.db"]).await;
-    let token = crate::helpers::TestServer::login_at(&http, &restored.base, "azuma", "pw").await;
+    let token = login_at(&http, &restored.base, "azuma", "pw").await;
     assert!(
         history_at(&http, &restored.base, &token, &channel)
             .await
@@ -259,7 +259,7 @@ async fn admin_commands_work_beside_a_running_server() {
 
     let (ok, out, err) = run(user(&["add", "bob", "--password-stdin"]), "bob's pw\n").await;
     assert!(ok && out.starts_with("added bob"), "{out} {err}");
-    let bob = crate::helpers::TestServer::login_at(&http, &base, "bob", "bob's pw").await;
+    let bob = login_at(&http, &base, "bob", "bob's pw").await;
 
     let (ok, _, err) = run(user(&["add", "bob", "--password-stdin"]), "x\n").await;
     assert!(!ok && err.contains("taken"), "{err}");
@@ -278,7 +278,7 @@ async fn admin_commands_work_beside_a_running_server() {
         .await
         .unwrap();
     Reply::from(me).await.assert_error(401, "UNAUTHORIZED");
-    crate::helpers::TestServer::login_at(&http, &base, "bob", "new pw").await;
+    login_at(&http, &base, "bob", "new pw").await;
 
     let (ok, _, err) = run(user(&["passwd", "nobody", "--password-stdin"]), "x\n").await;
     assert!(!ok && err.contains("no user named"), "{err}");
@@ -326,7 +326,7 @@ async fn closed_registration_leaves_accounts_to_the_admin() {
     )
     .await;
     assert!(ok, "{err}");
-    crate::helpers::TestServer::login_at(&http, &server.base, "friend", "pw").await;
+    login_at(&http, &server.base, "friend", "pw").await;
 }
 
 #[tokio::test]
@@ -448,7 +448,7 @@ async fn a_kill_9_during_message_bursts_loses_no_acknowledged_message() {
     let channel = channel_at(&http, &server.base, &token, "crash").await;
     let mut acknowledged: Vec<String> = Vec::new();
     for run in 0..runs {
-        let token = crate::helpers::TestServer::login_at(&http, &server.base, "azuma", "pw").await;
+        let token = login_at(&http, &server.base, "azuma", "pw").await;
         let burst = Burst::start(&server.base, &token, &channel, 16);
         burst.until(100 + 37 * run).await;
         server.signal("KILL");
@@ -457,7 +457,7 @@ async fn a_kill_9_during_message_bursts_loses_no_acknowledged_message() {
 
         assert_eq!(integrity(&dir.path().join("crash.db")), "ok", "run {run}");
         server = Binary::start(dir.path(), &["--database", "crash.db"]).await;
-        let token = crate::helpers::TestServer::login_at(&http, &server.base, "azuma", "pw").await;
+        let token = login_at(&http, &server.base, "azuma", "pw").await;
         let stored: HashSet<String> = history_at(&http, &server.base, &token, &channel)
             .await
             .into_iter()
