@@ -313,7 +313,7 @@ pub async fn maintain(app: App, prune_interval: Duration) -> Infallible {
         ticks.tick().await;
         let prune = tokio::time::Instant::now() >= next_prune;
         if prune {
-            next_prune += prune_interval;
+            next_prune = tokio::time::Instant::now() + prune_interval;
         }
         if let Err(e) = persist(&app, prune).await {
             e.log();
