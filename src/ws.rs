@@ -292,7 +292,12 @@ async fn connection(app: App, socket: Socket) {
                 let reply = match &message {
                     Message::Text(text) => on_text(&app, text, &mut session).await,
                     Message::Binary(_) => Some(BAD_REQUEST),
-                    Message::Close(_) => break None, // tungstenite answers it
+                    Message::Close(_) => {
+                        // tungstenite has queued the answering close frame;
+                        // reading once more sends it.
+                        let _ = timeout(limits.close_wait, incoming.next()).await;
+                        break None;
+                    }
                     // Pings are answered by tungstenite; pongs are a sign of life.
                     Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => None,
                 };

@@ -502,6 +502,33 @@ impl WsClient {
         }
     }
 
+    /// Closes from the client's side (code 1000) and returns the code of the
+    /// server's answering close frame, if one came before the connection ended.
+    pub async fn close_from_client(&mut self) -> Option<u16> {
+        use futures_util::SinkExt;
+        use tokio_tungstenite::tungstenite::Message;
+        use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+        let frame = CloseFrame {
+            code: 1000.into(),
+            reason: "bye".into(),
+        };
+        self.socket
+            .send(Message::Close(Some(frame)))
+            .await
+            .expect("send close");
+        loop {
+            let next =
+                tokio::time::timeout(WS_WAIT, futures_util::StreamExt::next(&mut self.socket))
+                    .await
+                    .expect("an answer within 10 s");
+            match next {
+                Some(Ok(Message::Close(answer))) => return answer.map(|c| c.code.into()),
+                Some(Ok(_)) => {}
+                _ => return None,
+            }
+        }
+    }
+
     /// Asserts no text frame arrives within `wait`.
     pub async fn silent_for(&mut self, wait: Duration) {
         use tokio_tungstenite::tungstenite::Message;

@@ -392,3 +392,24 @@ async fn shutdown_closes_every_connection_with_1001() {
         .expect("stops once the websockets are closed")
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_close_from_the_client_is_answered() {
+    let server = TestServer::start().await;
+    let token = server.register("azuma", "pw").await;
+    let me = user_id(&server, &token).await;
+    let mut watcher = WsClient::connect(&server.base).await;
+    watcher.authenticate(&token).await;
+    watcher.next_of("Status").await;
+    let mut leaving = WsClient::connect(&server.base).await;
+    leaving
+        .authenticate(&server.login("azuma", "pw").await)
+        .await;
+    assert_eq!(leaving.close_from_client().await, Some(1000));
+    // And the server let go of it: one connection of two is left.
+    let mut unauthenticated = WsClient::connect(&server.base).await;
+    assert_eq!(unauthenticated.close_from_client().await, Some(1000));
+    set_status(&server, &token, "AFK").await.assert_json(200);
+    assert_eq!(watcher.next().await, status(&me, "AFK"));
+    server.stop().await;
+}
