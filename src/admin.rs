@@ -125,6 +125,7 @@ impl Accounts {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let id = id_of(&tx, &name)?;
                 user::set_password(&tx, &id, &hash, None)?;
+                crate::session::note_revocation(&tx)?;
                 Ok(tx.commit()?)
             })
             .await?)

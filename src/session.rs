@@ -82,12 +82,12 @@ impl Sessions {
         table.generation += 1;
     }
 
-    /// Forgets every token of `user_id`, except `keep` if given.
-    pub fn revoke_user(&self, user_id: &Uuid, keep: Option<&TokenHash>) {
+    /// Forgets every token of `user_id` but `keep`.
+    pub fn revoke_others(&self, user_id: &Uuid, keep: &TokenHash) {
         let mut table = self.lock();
         table
             .held
-            .retain(|token, held| held.user_id != *user_id || Some(token) == keep);
+            .retain(|token, held| held.user_id != *user_id || token == keep);
         table.generation += 1;
     }
 
@@ -200,7 +200,8 @@ pub fn revoke(conn: &Connection, token_hash: &TokenHash) -> rusqlite::Result<()>
 }
 
 /// Revokes every token of `user_id` in the database, except `keep` if
-/// given, and tells running servers (this one included) to look.
+/// given. A running server learns of it from its own caller, or, when the
+/// caller is another process, from [`note_revocation`].
 pub fn revoke_all_but(
     conn: &Connection,
     user_id: &Uuid,
@@ -210,10 +211,11 @@ pub fn revoke_all_but(
         "DELETE FROM sessions WHERE user_id = ?1 AND token_hash IS NOT ?2",
         params![user_id, keep],
     )?;
-    note_revocation(conn)
+    Ok(())
 }
 
-/// Bumps the revocation counter that running servers watch.
+/// Bumps the revocation counter that a running server watches: for
+/// revocations made outside it (the admin commands).
 pub fn note_revocation(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE meta SET value = value + 1 WHERE key = 'revocations'",

@@ -284,7 +284,7 @@ async fn update(app: App, session: Session, body: Update) -> Result<Response, Re
         })
         .await?;
     if password_changed {
-        app.sessions.revoke_user(&user_id, Some(&keep));
+        app.sessions.revoke_others(&user_id, &keep);
         app.connections.revoke_user_except(&user_id, &keep);
     }
     app.users.remember(&user);

@@ -234,6 +234,11 @@ async fn a_password_change_revokes_every_other_session() {
     let server = TestServer::start().await;
     let current = server.register("azuma", "old").await;
     let other = server.login("azuma", "old").await;
+    // In use, so the server holds it in memory: revocation must reach there.
+    server
+        .get("/user/self", Some(&other))
+        .await
+        .assert_json(200);
     let reply = server
         .call(
             Method::PATCH,
