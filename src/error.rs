@@ -139,26 +139,13 @@ pub async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
     })
 }
 
-/// Maps warp's own rejections. Only path and method filters run before a
-/// route has matched, so anything else comes from a matched route and wins.
+/// Maps warp's own rejections: the filters in the chain reject only for a
+/// path, a method, a query string or a CORS origin. Only path and method
+/// filters run before a route has matched, so anything else comes from a
+/// matched route and wins over them.
 fn from_warp(r: &Rejection) -> ApiError {
-    use warp::reject::{
-        InvalidHeader, InvalidQuery, LengthRequired, MethodNotAllowed, MissingHeader,
-        PayloadTooLarge, UnsupportedMediaType,
-    };
-    if r.find::<PayloadTooLarge>().is_some() {
-        ApiError::PayloadTooLarge
-    } else if let Some(e) = r.find::<InvalidQuery>() {
-        ApiError::BadRequest(e.to_string())
-    } else if let Some(e) = r.find::<InvalidHeader>() {
-        ApiError::BadRequest(e.to_string())
-    } else if let Some(e) = r.find::<MissingHeader>() {
-        ApiError::BadRequest(e.to_string())
-    } else if let Some(e) = r.find::<UnsupportedMediaType>() {
-        ApiError::BadRequest(e.to_string())
-    } else if let Some(e) = r.find::<LengthRequired>() {
-        ApiError::BadRequest(e.to_string())
-    } else if let Some(e) = r.find::<warp::filters::ws::MissingConnectionUpgrade>() {
+    use warp::reject::{InvalidQuery, MethodNotAllowed};
+    if let Some(e) = r.find::<InvalidQuery>() {
         ApiError::BadRequest(e.to_string())
     } else if let Some(e) = r.find::<warp::filters::cors::CorsForbidden>() {
         ApiError::Forbidden(e.to_string())

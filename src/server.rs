@@ -106,8 +106,8 @@ where
 {
     let routes = warp::service(routes);
     hyper::service::service_fn(move |request: Request<B>| {
-        let has_body = !request.body().is_end_stream();
-        let read = Arc::new(AtomicBool::new(false));
+        // Only a request with a body has one to leave unread.
+        let read = (!request.body().is_end_stream()).then(|| Arc::new(AtomicBool::new(false)));
         let mut request = request.map(|body| Tracked {
             body,
             read: read.clone(),
@@ -119,17 +119,18 @@ where
                 .extensions_mut()
                 .insert(UpgradeSlot(Arc::new(Mutex::new(Some(upgrade)))));
         }
-        let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+        // For the log, should a handler panic; both clones share, not copy.
+        let (method, uri) = (request.method().clone(), request.uri().clone());
         let response = tower_service::Service::call(&mut routes.clone(), request);
         async move {
             let mut response = match AssertUnwindSafe(response).catch_unwind().await {
                 Ok(Ok(response)) => response,
                 Ok(Err(never)) => match never {},
-                Err(_) => ApiError::Internal(format!("{method} {path} panicked")).to_response(),
+                Err(_) => ApiError::Internal(format!("{method} {uri} panicked")).to_response(),
             };
             // hyper closes a connection whose request body was left unread,
             // without a word: say so, or the client may reuse it and fail.
-            if has_body && !read.load(Ordering::Relaxed) {
+            if read.is_some_and(|read| !read.load(Ordering::Relaxed)) {
                 response
                     .headers_mut()
                     .insert(header::CONNECTION, HeaderValue::from_static("close"));
@@ -139,10 +140,11 @@ where
     })
 }
 
-/// A request body that notes when it has been read to its end.
+/// A request body that notes when it has been read to its end (`read` is
+/// `None` for a request without a body).
 struct Tracked<B> {
     body: B,
-    read: Arc<AtomicBool>,
+    read: Option<Arc<AtomicBool>>,
 }
 
 impl<B: Body + Unpin> Body for Tracked<B> {
@@ -154,8 +156,8 @@ impl<B: Body + Unpin> Body for Tracked<B> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let polled = Pin::new(&mut self.body).poll_frame(cx);
-        if matches!(polled, Poll::Ready(None)) {
-            self.read.store(true, Ordering::Relaxed);
+        if let (Poll::Ready(None), Some(read)) = (&polled, &self.read) {
+            read.store(true, Ordering::Relaxed);
         }
         polled
     }
