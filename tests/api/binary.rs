@@ -6,58 +6,38 @@
 use std::time::Duration;
 
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::{Binary, Reply, WsClient, call_at, client, login_at, register_at};
-
-struct Api {
-    http: reqwest::Client,
-    base: String,
-}
-
-impl Api {
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> Reply {
-        call_at(&self.http, &self.base, method, path, token, body).await
-    }
-}
+use crate::helpers::{Binary, WsClient, login_at, register_at};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_the_websocket_and_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = Binary::start(dir.path(), &["--database", "walk.db"]).await;
-    let api = Api {
-        http: client(),
-        base: server.base.clone(),
-    };
     use Method as M;
 
     // Index and health.
-    let index = api.call(M::GET, "/", None, None).await;
+    let index = server.call(M::GET, "/", None, None).await;
     assert_eq!(index.assert_json(200)["name"], "azuma");
     assert_eq!(
-        api.call(M::GET, "/health", None, None)
+        server
+            .call(M::GET, "/health", None, None)
             .await
             .assert_json(200),
         &json!({"status": "ok"})
     );
 
     // Accounts.
-    let alice = register_at(&api.http, &api.base, "alice", "a").await;
-    let bob = register_at(&api.http, &api.base, "bob", "b").await;
-    let spare = login_at(&api.http, &api.base, "bob", "b").await;
-    let me = api.call(M::GET, "/user/self", Some(&bob), None).await;
+    let alice = register_at(&server.http, &server.base, "alice", "a").await;
+    let bob = register_at(&server.http, &server.base, "bob", "b").await;
+    let spare = login_at(&server.http, &server.base, "bob", "b").await;
+    let me = server.call(M::GET, "/user/self", Some(&bob), None).await;
     let bob_id = me.assert_json(200)["id"].as_str().unwrap().to_owned();
-    let seen = api
+    let seen = server
         .call(M::GET, &format!("/user/{bob_id}"), Some(&alice), None)
         .await;
     assert_eq!(seen.assert_json(200)["onlinestatus"], "OFFLINE");
-    let renamed = api
+    let renamed = server
         .call(
             M::PATCH,
             "/user/update",
@@ -66,53 +46,57 @@ async fn every_route_the_websocket_and_a_restart() {
         )
         .await;
     assert_eq!(renamed.assert_json(200)["name"], "bobby");
-    api.call(
-        M::POST,
-        "/user/register",
-        None,
-        Some(json!({"name": "alice", "password": "x"})),
-    )
-    .await
-    .assert_error(409, "ALREADY_EXISTS");
-    api.call(
-        M::POST,
-        "/user/login",
-        None,
-        Some(json!({"name": "alice", "password": "x"})),
-    )
-    .await
-    .assert_error(403, "FORBIDDEN");
+    server
+        .call(
+            M::POST,
+            "/user/register",
+            None,
+            Some(json!({"name": "alice", "password": "x"})),
+        )
+        .await
+        .assert_error(409, "ALREADY_EXISTS");
+    server
+        .call(
+            M::POST,
+            "/user/login",
+            None,
+            Some(json!({"name": "alice", "password": "x"})),
+        )
+        .await
+        .assert_error(403, "FORBIDDEN");
 
     // The websocket, then status.
     let mut ws = WsClient::connect(&server.base).await;
     ws.authenticate(&alice).await;
     ws.next_of("Status").await;
-    api.call(
-        M::POST,
-        "/user/status/set",
-        Some(&bob),
-        Some(json!({"status": "DND"})),
-    )
-    .await
-    .assert_error(400, "BAD_REQUEST");
+    server
+        .call(
+            M::POST,
+            "/user/status/set",
+            Some(&bob),
+            Some(json!({"status": "DND"})),
+        )
+        .await
+        .assert_error(400, "BAD_REQUEST");
     let mut bobs = WsClient::connect(&server.base).await;
     bobs.authenticate(&bob).await;
     assert_eq!(
         ws.next().await["content"],
         json!({"user": bob_id, "onlinestatus": "ONLINE"})
     );
-    api.call(
-        M::POST,
-        "/user/status/set",
-        Some(&bob),
-        Some(json!({"status": "DND"})),
-    )
-    .await
-    .assert_json(200);
+    server
+        .call(
+            M::POST,
+            "/user/status/set",
+            Some(&bob),
+            Some(json!({"status": "DND"})),
+        )
+        .await
+        .assert_json(200);
     assert_eq!(ws.next().await["content"]["onlinestatus"], "DND");
 
     // Channels and messages, heard over the websocket.
-    let created = api
+    let created = server
         .call(
             M::POST,
             "/channel",
@@ -124,13 +108,15 @@ async fn every_route_the_websocket_and_a_restart() {
     let id = channel["id"].as_str().unwrap().to_owned();
     assert_eq!(ws.next_of("ChannelCreated").await["content"], channel);
     assert_eq!(
-        api.call(M::GET, "/channel", Some(&bob), None)
+        server
+            .call(M::GET, "/channel", Some(&bob), None)
             .await
             .assert_json(200),
         &json!([channel])
     );
     assert_eq!(
-        api.call(M::GET, &format!("/channel/{id}"), Some(&bob), None)
+        server
+            .call(M::GET, &format!("/channel/{id}"), Some(&bob), None)
             .await
             .assert_json(200),
         &channel
@@ -138,7 +124,7 @@ async fn every_route_the_websocket_and_a_restart() {
     let mut sent = Vec::new();
     for i in 0..12 {
         let token = if i % 2 == 0 { &alice } else { &bob };
-        let reply = api
+        let reply = server
             .call(
                 M::POST,
                 "/message/send",
@@ -150,7 +136,7 @@ async fn every_route_the_websocket_and_a_restart() {
         assert_eq!(ws.next_of("Message").await["content"], message);
         sent.push(message);
     }
-    let page = api
+    let page = server
         .call(
             M::GET,
             &format!("/channel/{id}/messages?limit=5"),
@@ -164,7 +150,8 @@ async fn every_route_the_websocket_and_a_restart() {
         sent[7]["id"].as_str().unwrap()
     );
     assert_eq!(
-        api.call(M::GET, &before, Some(&bob), None)
+        server
+            .call(M::GET, &before, Some(&bob), None)
             .await
             .assert_json(200),
         &json!(sent[4..7])
@@ -174,17 +161,19 @@ async fn every_route_the_websocket_and_a_restart() {
         sent[9]["id"].as_str().unwrap()
     );
     assert_eq!(
-        api.call(M::GET, &after, Some(&bob), None)
+        server
+            .call(M::GET, &after, Some(&bob), None)
             .await
             .assert_json(200),
         &json!(sent[10..])
     );
 
     // Deleting: only the owner; the event goes out.
-    api.call(M::DELETE, "/channel", Some(&bob), Some(json!({"id": id})))
+    server
+        .call(M::DELETE, "/channel", Some(&bob), Some(json!({"id": id})))
         .await
         .assert_error(403, "FORBIDDEN");
-    let other = api
+    let other = server
         .call(
             M::POST,
             "/channel",
@@ -193,7 +182,7 @@ async fn every_route_the_websocket_and_a_restart() {
         )
         .await;
     let kept = other.assert_json(201)["id"].as_str().unwrap().to_owned();
-    let kept_message = api
+    let kept_message = server
         .call(
             M::POST,
             "/message/send",
@@ -202,7 +191,7 @@ async fn every_route_the_websocket_and_a_restart() {
         )
         .await;
     kept_message.assert_json(200);
-    let deleted = api
+    let deleted = server
         .call(M::DELETE, "/channel", Some(&alice), Some(json!({"id": id})))
         .await;
     assert_eq!(deleted.status, 204);
@@ -210,16 +199,18 @@ async fn every_route_the_websocket_and_a_restart() {
         ws.next_of("ChannelDeleted").await["content"],
         json!({"id": id})
     );
-    api.call(M::GET, &format!("/channel/{id}/messages"), Some(&bob), None)
+    server
+        .call(M::GET, &format!("/channel/{id}/messages"), Some(&bob), None)
         .await
         .assert_error(404, "NOT_FOUND");
 
     // Logout revokes the token and closes its websocket.
-    let out = api.call(M::POST, "/user/logout", Some(&bob), None).await;
+    let out = server.call(M::POST, "/user/logout", Some(&bob), None).await;
     assert_eq!(out.status, 204);
     let (code, reason, _) = bobs.closed().await;
     assert_eq!((code, reason.as_str()), (1008, "token revoked"));
-    api.call(M::GET, "/user/self", Some(&bob), None)
+    server
+        .call(M::GET, "/user/self", Some(&bob), None)
         .await
         .assert_error(401, "UNAUTHORIZED");
 
@@ -229,14 +220,11 @@ async fn every_route_the_websocket_and_a_restart() {
     assert_eq!(code, 1001);
     assert!(server.exit(Duration::from_secs(30)).await.success());
     let server = Binary::start(dir.path(), &["--database", "walk.db"]).await;
-    let api = Api {
-        http: client(),
-        base: server.base.clone(),
-    };
-    api.call(M::GET, "/user/self", Some(&spare), None)
+    server
+        .call(M::GET, "/user/self", Some(&spare), None)
         .await
         .assert_json(200);
-    let history = api
+    let history = server
         .call(
             M::GET,
             &format!("/channel/{kept}/messages"),
@@ -245,5 +233,5 @@ async fn every_route_the_websocket_and_a_restart() {
         )
         .await;
     assert_eq!(history.assert_json(200)[0]["content"], "stays");
-    login_at(&api.http, &api.base, "bobby", "b").await;
+    login_at(&server.http, &server.base, "bobby", "b").await;
 }

@@ -254,6 +254,8 @@ fn response_complete(out: &[u8]) -> bool {
 pub struct Binary {
     pub child: Child,
     pub base: String,
+    /// A client for it.
+    pub http: reqwest::Client,
     /// The process's stderr, line by line. A task drains the pipe all the
     /// time: a full pipe would block the server's next log line.
     log: tokio::sync::mpsc::UnboundedReceiver<String>,
@@ -290,6 +292,7 @@ impl Binary {
         let mut binary = Binary {
             child,
             base: String::new(),
+            http: client(),
             log,
         };
         let line = binary.wait_for_log(&["listening on http://"]).await;
@@ -300,6 +303,17 @@ impl Binary {
             .unwrap_or("")
             .to_owned();
         binary
+    }
+
+    /// Sends a request with an optional bearer token and JSON body.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        call_at(&self.http, &self.base, method, path, token, body).await
     }
 
     /// Sends a signal (`TERM`, `INT`, `KILL`) to the process.
