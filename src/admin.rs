@@ -5,14 +5,16 @@
 use std::fmt;
 use std::path::Path;
 
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use uuid::Uuid;
 
-use crate::clock::{Clock, Timestamp};
-use crate::db::{self, Db, SyncMode};
-use crate::error::ApiError;
-use crate::password::Passwords;
-use crate::user;
+use crate::auth::password::{HashError, Passwords};
+use crate::domain::clock::Clock;
+use crate::domain::db::{self, Db, OpenError, SyncMode};
+use crate::domain::error::{Refusal, StoreError};
+use crate::domain::names::{Password, UserName};
+use crate::domain::users;
+
+pub use crate::domain::users::Account;
 
 /// Why an admin command failed: one line for the operator.
 #[derive(Debug)]
@@ -26,15 +28,21 @@ impl fmt::Display for AdminError {
 
 impl std::error::Error for AdminError {}
 
-impl From<ApiError> for AdminError {
-    fn from(e: ApiError) -> Self {
-        AdminError(e.to_string())
-    }
+macro_rules! one_line {
+    ($($from:ty),*) => {$(
+        impl From<$from> for AdminError {
+            fn from(e: $from) -> Self {
+                AdminError(e.to_string())
+            }
+        }
+    )*};
 }
 
-impl From<db::OpenError> for AdminError {
-    fn from(e: db::OpenError) -> Self {
-        AdminError(e.to_string())
+one_line!(OpenError, Refusal, HashError);
+
+impl From<StoreError> for AdminError {
+    fn from(e: StoreError) -> Self {
+        AdminError(crate::domain::error::chain(&e))
     }
 }
 
@@ -51,35 +59,7 @@ pub fn backup(source: &Path, target: &Path) -> Result<(), AdminError> {
             target.display()
         )));
     }
-    let failed = |e: &dyn fmt::Display| AdminError(format!("backup failed: {e}"));
-    // No CREATE: a mistyped path is an error, not a new empty database.
-    let conn = Connection::open_with_flags(source, OpenFlags::SQLITE_OPEN_READ_WRITE)
-        .map_err(|e| db::OpenError::Failed(source.to_path_buf(), e.to_string()))?;
-    db::check(&conn, source)?;
-    conn.busy_timeout(db::BUSY_TIMEOUT)
-        .map_err(|e| failed(&e))?;
-    let target_text = target
-        .to_str()
-        .ok_or_else(|| AdminError(format!("{} is not UTF-8", target.display())))?;
-    conn.execute("VACUUM INTO ?1", [target_text])
-        .map_err(|e| failed(&e))?;
-    // VACUUM INTO does not sync what it wrote.
-    std::fs::File::open(target)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| failed(&e))
-}
-
-/// One account, as `azuma user list` shows it.
-#[derive(Debug)]
-pub struct Account {
-    /// The account's name.
-    pub name: String,
-    /// Its id.
-    pub id: Uuid,
-    /// When it registered.
-    pub created_at: Timestamp,
-    /// How many sessions it has open (expired ones not yet pruned included).
-    pub sessions: i64,
+    Ok(db::backup(source, target)?)
 }
 
 /// The database, opened for the `azuma user` commands.
@@ -104,79 +84,36 @@ impl Accounts {
     }
 
     /// Creates an account.
-    pub async fn add(&self, name: String, password: String) -> Result<Uuid, AdminError> {
-        user::check_name(&name)?;
-        user::check_password(&password)?;
+    pub async fn add(&self, name: UserName, password: Password) -> Result<Uuid, AdminError> {
         let hash = self.passwords.hash(password).await?;
         let now = self.clock.now();
         Ok(self
             .db
-            .run(move |conn| user::insert(conn, &name, &hash, now))
+            .run(move |conn| users::insert(conn, &name, &hash, now))
             .await?)
     }
 
     /// Changes a password and signs the account out everywhere.
-    pub async fn set_password(&self, name: String, password: String) -> Result<(), AdminError> {
-        user::check_password(&password)?;
+    pub async fn set_password(&self, name: String, password: Password) -> Result<(), AdminError> {
         let hash = self.passwords.hash(password).await?;
         Ok(self
             .db
-            .run(move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let id = id_of(&tx, &name)?;
-                user::set_password(&tx, &id, &hash, None)?;
-                crate::session::note_revocation(&tx)?;
-                Ok(tx.commit()?)
-            })
+            .run(move |conn| users::change_password(conn, &name, &hash))
             .await?)
     }
 
     /// Every account, oldest first.
     pub async fn list(&self) -> Result<Vec<Account>, AdminError> {
-        Ok(self
-            .db
-            .run(|conn| {
-                let mut stmt = conn.prepare(
-                    "SELECT name, id, created_at,
-                            (SELECT count(*) FROM sessions s WHERE s.user_id = u.id)
-                     FROM users u ORDER BY created_at, name",
-                )?;
-                let rows = stmt.query_map([], |r| {
-                    Ok(Account {
-                        name: r.get(0)?,
-                        id: r.get(1)?,
-                        created_at: Timestamp(r.get(2)?),
-                        sessions: r.get(3)?,
-                    })
-                })?;
-                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-            })
-            .await?)
+        Ok(self.db.run(|conn| users::accounts(conn)).await?)
     }
 
     /// Deletes an account and its sessions. Its messages and channels stay:
     /// other people's history is not rewritten.
     pub async fn remove(&self, name: String) -> Result<(), AdminError> {
-        Ok(self
-            .db
-            .run(move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let id = id_of(&tx, &name)?;
-                tx.execute("DELETE FROM users WHERE id = ?1", [id])?;
-                crate::session::note_revocation(&tx)?;
-                Ok(tx.commit()?)
-            })
-            .await?)
+        Ok(self.db.run(move |conn| users::remove(conn, &name)).await?)
     }
 }
 
 fn no_database(path: &Path) -> AdminError {
     AdminError(format!("no database at {}", path.display()))
-}
-
-fn id_of(conn: &Connection, name: &str) -> Result<Uuid, ApiError> {
-    use rusqlite::OptionalExtension;
-    conn.query_row("SELECT id FROM users WHERE name = ?1", [name], |r| r.get(0))
-        .optional()?
-        .ok_or_else(|| ApiError::NotFound(format!("no user named {name:?}")))
 }

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use azuma::admin::{self, Accounts};
-use azuma::{Config, LoginThrottle, Server, SyncMode, cors, password};
+use azuma::names::{Password, UserName};
+use azuma::{Config, LoginThrottle, Server, SyncMode, cors, defaults, password};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tracing_subscriber::EnvFilter;
 
@@ -79,7 +80,7 @@ struct DatabaseArg {
     #[arg(
         long,
         env = "AZUMA_DATABASE",
-        default_value = "azuma.db",
+        default_value = defaults::DATABASE,
         global = true
     )]
     database: PathBuf,
@@ -127,14 +128,14 @@ enum Sync {
 #[derive(Args)]
 struct ServeArgs {
     /// Address and port to listen on; port 0 picks a free port (the log says which).
-    #[arg(long, env = "AZUMA_LISTEN", default_value = "127.0.0.1:8080")]
+    #[arg(long, env = "AZUMA_LISTEN", default_value_t = defaults::LISTEN)]
     listen: SocketAddr,
 
     #[command(flatten)]
     database: DatabaseArg,
 
     /// Seconds between deletions of expired sessions.
-    #[arg(long, env = "AZUMA_PRUNE_INTERVAL", default_value_t = 60,
+    #[arg(long, env = "AZUMA_PRUNE_INTERVAL", default_value_t = defaults::PRUNE_INTERVAL.as_secs(),
           value_parser = clap::value_parser!(u64).range(1..))]
     prune_interval: u64,
 
@@ -155,12 +156,12 @@ struct ServeArgs {
 
     /// Failed logins allowed from one address before it must wait (an account gets
     /// twice as many).
-    #[arg(long, env = "AZUMA_LOGIN_ATTEMPTS", default_value_t = 5,
+    #[arg(long, env = "AZUMA_LOGIN_ATTEMPTS", default_value_t = defaults::LOGIN_ATTEMPTS,
           value_parser = clap::value_parser!(u32).range(1..))]
     login_attempts: u32,
 
     /// Seconds after which each failed login is forgiven.
-    #[arg(long, env = "AZUMA_LOGIN_COOLDOWN", default_value_t = 30,
+    #[arg(long, env = "AZUMA_LOGIN_COOLDOWN", default_value_t = defaults::LOGIN_COOLDOWN.as_secs(),
           value_parser = clap::value_parser!(u64).range(1..))]
     login_cooldown: u64,
 
@@ -223,7 +224,7 @@ fn serve(args: ServeArgs) -> Result<(), Failure> {
     };
     runtime()?.block_on(async {
         let server = Server::bind(config).await?;
-        server.run(shutdown_signal()).await;
+        server.run(azuma::shutdown_signal()).await;
         Ok(())
     })
 }
@@ -241,9 +242,10 @@ fn user(
             name,
             password_stdin,
         } => {
+            let checked = UserName::try_from(name.clone())?;
             // Asked before anything is opened: a cancelled prompt changes nothing.
             let password = read_password(&name, password_stdin)?;
-            let id = runtime.block_on(open(true)?.add(name.clone(), password))?;
+            let id = runtime.block_on(open(true)?.add(checked, password))?;
             println!("added {name} ({id})");
         }
         UserAction::Passwd {
@@ -271,11 +273,12 @@ fn user(
 }
 
 /// The new password: the first line of stdin, or asked twice without echo.
-fn read_password(name: &str, from_stdin: bool) -> Result<String, Failure> {
+fn read_password(name: &str, from_stdin: bool) -> Result<Password, Failure> {
     if from_stdin {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line)?;
-        return Ok(line.trim_end_matches(['\n', '\r']).to_owned());
+        let line = line.trim_end_matches(['\n', '\r']).to_owned();
+        return Ok(Password::try_from(line)?);
     }
     if !std::io::stdin().is_terminal() {
         return Err("no terminal to ask for a password on; use --password-stdin".into());
@@ -285,35 +288,5 @@ fn read_password(name: &str, from_stdin: bool) -> Result<String, Failure> {
     if first != again {
         return Err("the passwords differ; nothing changed".into());
     }
-    Ok(first)
-}
-
-/// Completes on the first SIGINT (Ctrl-C) or SIGTERM; a second one ends
-/// the process at once.
-async fn shutdown_signal() {
-    signal().await;
-    tracing::info!("shutting down; a second signal stops at once");
-    tokio::spawn(async {
-        signal().await;
-        tracing::warn!("second signal: exiting now");
-        std::process::exit(1);
-    });
-}
-
-async fn signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut sigterm) => {
-                sigterm.recv().await;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot watch SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
-    }
+    Ok(Password::try_from(first)?)
 }

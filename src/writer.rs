@@ -1,35 +1,68 @@
-//! The message writer: one thread that takes every send waiting and commits
-//! them in one transaction (group commit). Each sender is answered only after
-//! that commit, so every `200` is as durable as before, but one disk sync
-//! now serves every message that arrived while the last one ran: throughput
-//! grows with concurrency.
+//! The single writer: one thread that takes every write whose events must
+//! go out in commit order (messages, channels created and deleted), and
+//! commits all that are waiting in one transaction (group commit). Each
+//! caller is answered only after that commit, so every answer is as durable
+//! as before, but one disk sync serves every write that arrived while the
+//! last one ran: throughput grows with concurrency.
 
 use std::sync::Arc;
 use std::sync::mpsc;
 
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
-use crate::clock::Clock;
-use crate::error::ApiError;
-use crate::hub::{Event, Hub};
-use crate::message::{Message, channel_seq};
+use crate::domain::channels::{self, Channel};
+use crate::domain::clock::Clock;
+use crate::domain::error::{Refusal, StoreError, cause};
+use crate::domain::messages::{self, Message};
+use crate::domain::names::MessageContent;
+use crate::realtime::hub::{Event, Hub};
 
-/// Most sends committed in one transaction.
+/// Most writes committed in one transaction.
 const MAX_BATCH: usize = 512;
 
-/// A send waiting for the writer.
-struct Job {
-    channel: Uuid,
-    author: Uuid,
-    content: String,
-    done: oneshot::Sender<Result<Message, ApiError>>,
+/// A write waiting for the writer.
+enum Write {
+    Send {
+        channel: Uuid,
+        author: Uuid,
+        content: MessageContent,
+    },
+    CreateChannel(Channel),
+    DeleteChannel {
+        id: Uuid,
+        by: Uuid,
+    },
 }
 
-/// The handle handlers send through; the thread ends when it is dropped.
+/// Where a write's result goes: one kind per kind of write.
+enum Reply {
+    Message(oneshot::Sender<Result<Message, Refusal>>),
+    Channel(oneshot::Sender<Result<Channel, Refusal>>),
+    Done(oneshot::Sender<Result<(), Refusal>>),
+}
+
+/// What a write stored: its result, and the event it publishes.
+enum Stored {
+    Message(Message),
+    Channel(Channel),
+    ChannelDeleted(Uuid),
+}
+
+impl Stored {
+    fn event(&self) -> Event<'_> {
+        match self {
+            Stored::Message(m) => Event::Message(m),
+            Stored::Channel(c) => Event::ChannelCreated(c),
+            Stored::ChannelDeleted(id) => Event::ChannelDeleted { id: *id },
+        }
+    }
+}
+
+/// The handle callers write through; the thread ends when it is dropped.
 pub struct Writer {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<(Write, Reply)>,
 }
 
 impl Writer {
@@ -42,99 +75,136 @@ impl Writer {
         Ok(Writer { jobs })
     }
 
-    /// Stores a message in `channel` and publishes it; resolves after the
-    /// commit.
+    /// Stores a message in `channel` and publishes it.
     pub async fn send(
         &self,
         channel: Uuid,
         author: Uuid,
-        content: String,
-    ) -> Result<Message, ApiError> {
-        let (done, result) = oneshot::channel();
-        self.jobs
-            .send(Job {
-                channel,
-                author,
-                content,
-                done,
-            })
-            .map_err(|_| ApiError::Unavailable("the message writer has stopped".into()))?;
-        result
+        content: MessageContent,
+    ) -> Result<Message, Refusal> {
+        let write = Write::Send {
+            channel,
+            author,
+            content,
+        };
+        self.submit(write, Reply::Message).await
+    }
+
+    /// Stores a new channel and publishes it.
+    pub async fn create_channel(&self, channel: Channel) -> Result<Channel, Refusal> {
+        self.submit(Write::CreateChannel(channel), Reply::Channel)
             .await
-            .map_err(|_| ApiError::Internal("the message writer dropped a send".into()))?
+    }
+
+    /// Deletes channel `id` if `by` owns it, and publishes that.
+    pub async fn delete_channel(&self, id: Uuid, by: Uuid) -> Result<(), Refusal> {
+        self.submit(Write::DeleteChannel { id, by }, Reply::Done)
+            .await
+    }
+
+    /// Queues a write and waits for its result, after the commit.
+    async fn submit<T>(
+        &self,
+        write: Write,
+        reply: impl FnOnce(oneshot::Sender<Result<T, Refusal>>) -> Reply,
+    ) -> Result<T, Refusal> {
+        let (sender, result) = oneshot::channel();
+        let stopped = || StoreError::Busy(cause("the writer has stopped"));
+        self.jobs
+            .send((write, reply(sender)))
+            .map_err(|_| stopped())?;
+        result.await.map_err(|_| stopped())?
     }
 }
 
-fn run(mut conn: Connection, queue: &mpsc::Receiver<Job>, hub: &Hub, clock: &Clock) {
+fn run(mut conn: Connection, queue: &mpsc::Receiver<(Write, Reply)>, hub: &Hub, clock: &Clock) {
     while let Ok(first) = queue.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
+        let mut writes = vec![first.0];
+        let mut replies = vec![first.1];
+        while writes.len() < MAX_BATCH {
             match queue.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok((write, reply)) => {
+                    writes.push(write);
+                    replies.push(reply);
+                }
                 Err(_) => break,
             }
         }
-        let answers = match commit(&mut conn, &mut batch, hub, clock) {
-            Ok(answers) => answers,
-            Err(e) => batch.iter().map(|_| Err(e.clone())).collect(),
+        let results = match commit(&mut conn, writes, hub, clock) {
+            Ok(results) => results,
+            Err(e) => replies.iter().map(|_| Err(e.clone().into())).collect(),
         };
-        for (job, answer) in batch.into_iter().zip(answers) {
-            // A sender that went away (its client is gone) needs no answer.
-            let _ = job.done.send(answer);
+        for (reply, result) in replies.into_iter().zip(results) {
+            reply.send(result);
         }
     }
 }
 
-/// Stores `batch` in one transaction and publishes it after the commit;
-/// each job's own answer (a channel may not exist). An `Err` means nothing
-/// was stored: the whole batch fails with it.
+/// Stores `writes` in one transaction and publishes their events after the
+/// commit; each write's own result (a channel may not exist). An `Err` means
+/// nothing was stored: the whole batch fails with it.
 fn commit(
     conn: &mut Connection,
-    batch: &mut [Job],
+    writes: Vec<Write>,
     hub: &Hub,
     clock: &Clock,
-) -> Result<Vec<Result<Message, ApiError>>, ApiError> {
+) -> Result<Vec<Result<Stored, Refusal>>, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut answers = Vec::with_capacity(batch.len());
-    for job in batch.iter_mut() {
-        match store(&tx, job, clock) {
+    let mut results = Vec::with_capacity(writes.len());
+    for write in writes {
+        match apply(&tx, write, clock) {
             // The transaction is in doubt: dropping it rolls it back.
-            Err(e @ (ApiError::Internal(_) | ApiError::Unavailable(_))) => return Err(e),
-            answer => answers.push(answer),
+            Err(Refusal::Store(e)) => return Err(e),
+            result => results.push(result),
         }
     }
-    let events: Vec<Event<'_>> = answers
+    let events: Vec<Event<'_>> = results
         .iter()
-        .filter_map(|answer| answer.as_ref().ok())
-        .map(Event::Message)
+        .filter_map(|result| result.as_ref().ok())
+        .map(Stored::event)
         .collect();
     hub.commit_and_publish(tx, &events)?;
-    Ok(answers)
+    Ok(results)
 }
 
-fn store(conn: &Connection, job: &mut Job, clock: &Clock) -> Result<Message, ApiError> {
-    let Some(channel_seq) = channel_seq(conn, &job.channel)? else {
-        return Err(crate::channel::not_found(&job.channel));
-    };
-    // Stamped under the write lock, so times follow storage order (as far as
-    // the clock does; the order itself never depends on it).
-    let message = Message {
-        id: Uuid::new_v4(),
-        author: job.author,
-        channel: job.channel,
-        content: std::mem::take(&mut job.content),
-        created_at: clock.now(),
-    };
-    conn.prepare_cached(
-        "INSERT INTO messages (id, channel, author, content, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![
-        message.id,
-        channel_seq,
-        message.author,
-        message.content,
-        message.created_at.0
-    ])?;
-    Ok(message)
+/// Stores one write.
+fn apply(conn: &Connection, write: Write, clock: &Clock) -> Result<Stored, Refusal> {
+    match write {
+        Write::Send {
+            channel,
+            author,
+            content,
+        } => {
+            // Stamped under the write lock, so times follow storage order (as
+            // far as the clock does; the order itself never depends on it).
+            messages::insert(conn, channel, author, content, clock.now()).map(Stored::Message)
+        }
+        Write::CreateChannel(channel) => {
+            channels::insert(conn, &channel)?;
+            Ok(Stored::Channel(channel))
+        }
+        Write::DeleteChannel { id, by } => {
+            channels::delete_owned(conn, &id, &by)?;
+            Ok(Stored::ChannelDeleted(id))
+        }
+    }
+}
+
+impl Reply {
+    /// Hands `result` to the caller; one who went away (its client is gone)
+    /// needs no answer. Each kind of write stores its own kind of object.
+    fn send(self, result: Result<Stored, Refusal>) {
+        let wrong = || Refusal::Store(StoreError::Failed(cause("a write stored another kind")));
+        match self {
+            Reply::Message(to) => drop(to.send(result.and_then(|stored| match stored {
+                Stored::Message(m) => Ok(m),
+                _ => Err(wrong()),
+            }))),
+            Reply::Channel(to) => drop(to.send(result.and_then(|stored| match stored {
+                Stored::Channel(c) => Ok(c),
+                _ => Err(wrong()),
+            }))),
+            Reply::Done(to) => drop(to.send(result.map(drop))),
+        }
+    }
 }

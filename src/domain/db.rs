@@ -9,10 +9,10 @@ use r2d2::Pool;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
-use crate::error::ApiError;
+use super::error::{StoreError, cause};
 
 /// The schema, as migration sections (see the file's header).
-const SCHEMA: &str = include_str!("../schema.sql");
+const SCHEMA: &str = include_str!("../../schema.sql");
 /// `PRAGMA application_id` of an azuma database ("Azum").
 const APPLICATION_ID: i64 = 0x417A_756D;
 /// How long a statement waits for a lock before the request gets a 503.
@@ -56,6 +56,8 @@ pub enum OpenError {
     /// SQLite refused (permissions, a missing directory, a full disk...);
     /// the reason.
     Failed(PathBuf, String),
+    /// A backup could not be written; the reason.
+    Backup(String),
 }
 
 impl fmt::Display for OpenError {
@@ -73,6 +75,7 @@ impl fmt::Display for OpenError {
                 path.display()
             ),
             OpenError::Failed(p, e) => write!(f, "cannot open database {}: {e}", p.display()),
+            OpenError::Backup(e) => write!(f, "backup failed: {e}"),
         }
     }
 }
@@ -167,33 +170,30 @@ impl Db {
     }
 
     /// Runs `f` with a connection on a blocking thread, so the async
-    /// runtime never waits on the disk. A panic in `f` becomes a 500.
-    pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
+    /// runtime never waits on the disk. A panic in `f` is a failure.
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, ApiError> + Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
     {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool
-                .get()
-                .map_err(|e| ApiError::Unavailable(format!("database pool: {e}")))?;
+            let mut conn = pool.get().map_err(|e| StoreError::Busy(cause(e)))?;
             f(&mut conn)
         })
         .await
-        .map_err(|e| ApiError::Internal(format!("database task failed: {e}")))?
+        .map_err(|e| StoreError::Failed(cause(e)))?
     }
 
     /// Moves everything in the WAL into the database file and empties the
     /// WAL, so that a stopped server leaves one self-contained file.
-    pub async fn checkpoint(&self) -> Result<(), ApiError> {
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
         self.run(|conn| {
             let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
             match busy {
                 0 => Ok(()),
-                _ => Err(ApiError::Unavailable(
-                    "checkpoint blocked by a reader".into(),
-                )),
+                _ => Err(StoreError::Busy(cause("checkpoint blocked by a reader"))),
             }
         })
         .await
@@ -201,10 +201,32 @@ impl Db {
 
     /// Whether the database answers a query.
     pub async fn healthy(&self) -> bool {
-        self.run(|conn| Ok(conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
-            .await
-            .is_ok()
+        self.run(|conn| {
+            Ok::<_, StoreError>(conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)
+        })
+        .await
+        .is_ok()
     }
+}
+
+/// Writes a consistent, compact copy of the azuma database at `source` to
+/// `target` (which must not exist): one snapshot, taken beside a running
+/// server. A mistyped `source` is an error, not a new empty database.
+pub fn backup(source: &Path, target: &Path) -> Result<(), OpenError> {
+    let failed = |e: &dyn fmt::Display| OpenError::Backup(e.to_string());
+    let conn = Connection::open_with_flags(source, OpenFlags::SQLITE_OPEN_READ_WRITE)
+        .map_err(|e| OpenError::Failed(source.to_path_buf(), e.to_string()))?;
+    check(&conn, source)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| failed(&e))?;
+    let target_text = target
+        .to_str()
+        .ok_or_else(|| failed(&format!("{} is not UTF-8", target.display())))?;
+    conn.execute("VACUUM INTO ?1", [target_text])
+        .map_err(|e| failed(&e))?;
+    // VACUUM INTO does not sync what it wrote.
+    std::fs::File::open(target)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| failed(&e))
 }
 
 /// Accepts an azuma database this binary can migrate, or an empty file;
@@ -244,16 +266,6 @@ pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         tx.pragma_update(None, "user_version", step.version)?;
     }
     tx.commit()
-}
-
-/// Whether `e` is a UNIQUE (or primary key) constraint failing.
-pub fn is_unique_violation(e: &rusqlite::Error) -> bool {
-    matches!(
-        e,
-        rusqlite::Error::SqliteFailure(f, _)
-            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-                || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-    )
 }
 
 fn open_flags() -> OpenFlags {

@@ -11,10 +11,8 @@ use warp::Filter;
 use warp::http::{HeaderValue, StatusCode};
 use warp::reply::{Reply, Response};
 
-use crate::error::ApiError;
-
-/// The largest request body accepted, in bytes.
-pub const MAX_BODY: usize = 64 * 1024;
+use super::MAX_BODY;
+use super::error::ApiError;
 
 /// A header's raw value, if the request has it.
 pub fn optional_header(

@@ -8,7 +8,24 @@ use scrypt::password_hash::phc::PasswordHash;
 use scrypt::password_hash::{PasswordHasher, PasswordVerifier};
 use tokio::sync::Semaphore;
 
-use crate::error::ApiError;
+use crate::domain::error::{Cause, cause};
+use crate::domain::names::Password;
+
+/// Why a hash could not be made or checked.
+#[derive(Clone, Debug)]
+pub struct HashError(pub Cause);
+
+impl std::fmt::Display for HashError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "password hashing failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for HashError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.0.as_ref())
+    }
+}
 
 /// The default cost, sized for a Raspberry Pi: N=2^15, r=8 (32 MiB per hash),
 /// p=3.
@@ -59,53 +76,57 @@ impl Passwords {
     }
 
     /// A PHC string for `password`, with a fresh random salt.
-    pub async fn hash(&self, password: String) -> Result<String, ApiError> {
+    pub async fn hash(&self, password: Password) -> Result<String, HashError> {
         let hasher = self.hasher;
         self.limited(move || {
             hasher
-                .hash_password(password.as_bytes())
+                .hash_password(password.as_str().as_bytes())
                 .map(|h| h.to_string())
-                .map_err(|e| ApiError::Internal(format!("hashing a password: {e}")))
+                .map_err(|e| HashError(cause(e.to_string())))
         })
         .await
     }
 
     /// Whether `password` matches the stored PHC string.
-    pub async fn verify(&self, password: String, stored: String) -> Result<bool, ApiError> {
+    pub async fn verify(&self, password: String, stored: String) -> Result<bool, HashError> {
         let hasher = self.hasher;
         self.limited(move || {
             let stored = PasswordHash::new(&stored)
-                .map_err(|e| ApiError::Internal(format!("stored password hash: {e}")))?;
+                .map_err(|e| HashError(cause(format!("stored password hash: {e}"))))?;
             Ok(hasher.verify_password(password.as_bytes(), &stored).is_ok())
         })
         .await
     }
 
     /// Runs `f` on a blocking thread once one of the permits is free.
-    async fn limited<T, F>(&self, f: F) -> Result<T, ApiError>
+    async fn limited<T, F>(&self, f: F) -> Result<T, HashError>
     where
         T: Send + 'static,
-        F: FnOnce() -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce() -> Result<T, HashError> + Send + 'static,
     {
         let permit = self
             .permits
             .clone()
             .acquire_owned()
             .await
-            .map_err(|e| ApiError::Internal(format!("hashing permits: {e}")))?;
+            .map_err(|e| HashError(cause(e)))?;
         tokio::task::spawn_blocking(move || {
             let result = f();
             drop(permit);
             result
         })
         .await
-        .map_err(|e| ApiError::Internal(format!("hashing task failed: {e}")))?
+        .map_err(|e| HashError(cause(e)))?
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn pw(text: &str) -> Password {
+        Password::try_from(text.to_owned()).unwrap()
+    }
 
     fn cheap(log_n: u8) -> Passwords {
         Passwords::new(scrypt::Params::new(log_n, 8, 1).unwrap())
@@ -128,7 +149,7 @@ mod tests {
     #[tokio::test]
     async fn verifies_its_own_hashes_and_rejects_others() {
         let p = cheap(4);
-        let stored = p.hash("neo".into()).await.unwrap();
+        let stored = p.hash(pw("neo")).await.unwrap();
         assert!(stored.starts_with("$scrypt$ln=4,r=8,p=1$"), "{stored}");
         assert!(p.verify("neo".into(), stored.clone()).await.unwrap());
         assert!(!p.verify("Neo".into(), stored).await.unwrap());
@@ -136,7 +157,7 @@ mod tests {
 
     #[tokio::test]
     async fn verifies_hashes_made_with_other_parameters() {
-        let old = cheap(5).hash("trinity".into()).await.unwrap();
+        let old = cheap(5).hash(pw("trinity")).await.unwrap();
         assert!(cheap(4).verify("trinity".into(), old).await.unwrap());
         // A passlib test vector: ln=16, r=8, p=1.
         let passlib = "$scrypt$ln=16,r=8,p=1$aM15713r3Xsvxbi31lqr1Q$nFNh2CVHVjNldFVKDHDlm4CbdRSCdEBsjjJxD+iCs5E";
@@ -151,8 +172,8 @@ mod tests {
     #[tokio::test]
     async fn salts_every_hash() {
         let p = cheap(4);
-        let a = p.hash("same".into()).await.unwrap();
-        let b = p.hash("same".into()).await.unwrap();
+        let a = p.hash(pw("same")).await.unwrap();
+        let b = p.hash(pw("same")).await.unwrap();
         assert_ne!(a, b);
     }
 }

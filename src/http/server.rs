@@ -1,6 +1,7 @@
 //! The HTTP server: accepts connections and runs the warp filter chain on
 //! each request, with what `warp::serve` cannot give: the client's address
-//! and the connection upgrade as request extensions, a panic in a handler
+//! and the connection upgrade as request extensions (`warp::addr::remote`
+//! reads an extension that only warp's own server can set), a panic in a handler
 //! answered as the API's 500, `Connection: close` when a request body was
 //! left unread, a timeout on slow request headers, and a bounded wait for
 //! requests in flight at shutdown.
@@ -10,7 +11,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -22,11 +23,13 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tracing::Instrument;
 use warp::filters::BoxedFilter;
 use warp::http::{HeaderValue, Request, header};
 use warp::reply::Response;
 
-use crate::error::ApiError;
+use super::error::ApiError;
+use crate::sync::lock;
 
 /// A client must send its request headers within this.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -43,7 +46,7 @@ pub struct UpgradeSlot(Arc<Mutex<Option<OnUpgrade>>>);
 impl UpgradeSlot {
     /// The upgrade, the first time.
     pub fn take(&self) -> Option<OnUpgrade> {
-        crate::lock(&self.0).take()
+        lock(&self.0).take()
     }
 }
 
@@ -121,12 +124,16 @@ where
         }
         // For the log, should a handler panic; both clones share, not copy.
         let (method, uri) = (request.method().clone(), request.uri().clone());
+        // Whatever is logged while the request runs (a 500's cause, say)
+        // names the request.
+        let id = NEXT_REQUEST.fetch_add(1, Ordering::Relaxed);
+        let span = tracing::info_span!("request", id, %method, path = uri.path());
         let response = tower_service::Service::call(&mut routes.clone(), request);
-        async move {
+        let response = async move {
             let mut response = match AssertUnwindSafe(response).catch_unwind().await {
                 Ok(Ok(response)) => response,
                 Ok(Err(never)) => match never {},
-                Err(_) => ApiError::Internal(format!("{method} {uri} panicked")).to_response(),
+                Err(_) => ApiError::internal(format!("{method} {uri} panicked")).to_response(),
             };
             // hyper closes a connection whose request body was left unread,
             // without a word: say so, or the client may reuse it and fail.
@@ -136,9 +143,13 @@ where
                     .insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             Ok(response)
-        }
+        };
+        response.instrument(span)
     })
 }
+
+/// The id of the next request, for its span.
+static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
 
 /// A request body that notes when it has been read to its end (`read` is
 /// `None` for a request without a body).
@@ -217,6 +228,41 @@ mod tests {
         let (status, body) = call(routes).await;
         assert_eq!(status, 500);
         assert_eq!(body, br#"{"message":"INTERNAL_SERVER_ERROR"}"#);
+    }
+
+    /// A log line made while a request runs names the request.
+    #[tokio::test]
+    async fn failures_are_logged_in_the_request_span() {
+        #[derive(Clone, Default)]
+        struct Lines(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Lines {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                lock(&self.0).extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _default = tracing::subscriber::set_default(subscriber);
+        let routes = warp::any()
+            .and_then(|| async {
+                Err::<Response, _>(warp::Rejection::from(ApiError::internal("disk on fire")))
+            })
+            .recover(crate::http::error::recover)
+            .unify()
+            .boxed();
+        assert_eq!(call(routes).await.0, 500);
+        let log = String::from_utf8(lock(&lines.0).clone()).unwrap();
+        assert!(log.contains("request{id="), "{log}");
+        assert!(log.contains("method=POST path=\"/\""), "{log}");
+        assert!(log.contains("disk on fire"), "{log}");
     }
 
     #[tokio::test]

@@ -19,6 +19,11 @@ impl Timestamp {
         Timestamp(self.0.saturating_add(micros(by)))
     }
 
+    /// This instant moved `by` earlier.
+    pub fn minus(self, by: Duration) -> Timestamp {
+        Timestamp(self.0.saturating_sub(micros(by)))
+    }
+
     /// `2021-03-28T14:39:40.063095Z`.
     pub fn to_rfc3339(self) -> String {
         match DateTime::from_timestamp_micros(self.0) {

@@ -7,8 +7,10 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use crate::error::ApiError;
-use crate::{App, json, with_app};
+use crate::app::App;
+use crate::http::error::ApiError;
+use crate::http::filters::with_app;
+use crate::http::json;
 
 #[derive(Clone, Serialize)]
 struct Index {
@@ -46,6 +48,7 @@ async fn health(app: App) -> Result<Response, Rejection> {
             &serde_json::json!({"status": "ok"}),
         ))
     } else {
-        Err(ApiError::Unavailable("the database does not answer".into()).into())
+        let cause = crate::domain::error::cause("the database does not answer");
+        Err(ApiError::Unavailable(cause).into())
     }
 }

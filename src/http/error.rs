@@ -2,12 +2,18 @@
 //! body `{"message": CODE, "detail"?: "..."}` with its status. Causes of
 //! internal failures go to the log, never to the client.
 
+use std::borrow::Cow;
 use std::convert::Infallible;
 
 use serde::Serialize;
 use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::Response;
 use warp::{Rejection, Reply};
+
+use super::MAX_BODY;
+use crate::auth::password::HashError;
+use crate::domain::error::{Cause, Refusal, StoreError, cause, chain};
+use crate::domain::names::Invalid;
 
 /// A failure that the API reports to the client.
 #[derive(Clone, Debug)]
@@ -30,10 +36,63 @@ pub enum ApiError {
     TooManyRequests(std::time::Duration),
     /// 503: the database is busy past its timeout, or the server is stopping.
     /// The cause is logged.
-    Unavailable(String),
+    Unavailable(Cause),
     /// 500: a bug or a broken disk. The cause is logged, never sent.
-    Internal(String),
+    Internal(Cause),
 }
+
+impl ApiError {
+    /// A 500 whose cause is `why`.
+    pub fn internal(why: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> ApiError {
+        ApiError::Internal(cause(why))
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Busy(_) => ApiError::Unavailable(cause(e)),
+            StoreError::Failed(_) => ApiError::Internal(cause(e)),
+        }
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(e: Refusal) -> Self {
+        match e {
+            Refusal::NotFound(why) => ApiError::NotFound(why),
+            Refusal::Forbidden(why) => ApiError::Forbidden(why),
+            Refusal::Taken(why) => ApiError::AlreadyExists(why),
+            Refusal::Invalid(why) => ApiError::BadRequest(why),
+            Refusal::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<HashError> for ApiError {
+    fn from(e: HashError) -> Self {
+        ApiError::Internal(cause(e))
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(e: Invalid) -> Self {
+        ApiError::BadRequest(e.0)
+    }
+}
+
+/// Lets handlers use `?` on what the layers below return.
+macro_rules! reject_via_api_error {
+    ($($from:ty),*) => {$(
+        impl From<$from> for Rejection {
+            fn from(e: $from) -> Self {
+                warp::reject::custom(ApiError::from(e))
+            }
+        }
+    )*};
+}
+
+reject_via_api_error!(StoreError, Refusal, HashError, Invalid);
 
 impl warp::reject::Reject for ApiError {}
 
@@ -61,26 +120,36 @@ impl ApiError {
     }
 
     /// The human-readable part that is safe to send.
-    fn detail(&self) -> Option<&str> {
-        match self {
+    fn detail(&self) -> Option<Cow<'_, str>> {
+        let text = match self {
             ApiError::BadRequest(d)
             | ApiError::Forbidden(d)
             | ApiError::NotFound(d)
-            | ApiError::AlreadyExists(d) => Some(d),
-            ApiError::Unauthorized => Some("a valid bearer token is required"),
-            ApiError::MethodNotAllowed => Some("this path does not take that method"),
-            ApiError::PayloadTooLarge => Some("request bodies are limited to 64 KiB"),
-            ApiError::TooManyRequests(_) => Some("too many failed attempts; see Retry-After"),
-            ApiError::Unavailable(_) => Some("the server is busy or stopping; try again"),
-            ApiError::Internal(_) => None,
-        }
+            | ApiError::AlreadyExists(d) => d,
+            ApiError::Unauthorized => "a valid bearer token is required",
+            ApiError::MethodNotAllowed => "this path does not take that method",
+            ApiError::PayloadTooLarge => {
+                return Some(
+                    format!("request bodies are limited to {} KiB", MAX_BODY / 1024).into(),
+                );
+            }
+            ApiError::TooManyRequests(_) => "too many failed attempts; see Retry-After",
+            ApiError::Unavailable(_) => "the server is busy or stopping; try again",
+            ApiError::Internal(_) => return None,
+        };
+        Some(Cow::Borrowed(text))
     }
 
-    /// Logs the cause of a server-side failure; client errors log nothing.
+    /// Logs the cause of a server-side failure, with its sources, in the
+    /// request's span; client errors log nothing.
     pub fn log(&self) {
         match self {
-            ApiError::Internal(cause) => tracing::error!(%cause, "internal error"),
-            ApiError::Unavailable(cause) => tracing::warn!(%cause, "service unavailable"),
+            ApiError::Internal(e) => {
+                tracing::error!(cause = %chain(e.as_ref()), "internal error");
+            }
+            ApiError::Unavailable(e) => {
+                tracing::warn!(cause = %chain(e.as_ref()), "service unavailable");
+            }
             _ => {}
         }
     }
@@ -89,9 +158,10 @@ impl ApiError {
     pub fn to_response(&self) -> Response {
         self.log();
         let (status, message) = self.status_and_code();
+        let detail = self.detail();
         let body = ErrorBody {
             message,
-            detail: self.detail(),
+            detail: detail.as_deref(),
         };
         let mut response =
             warp::reply::with_status(warp::reply::json(&body), status).into_response();
@@ -108,26 +178,6 @@ impl ApiError {
             _ => {}
         }
         response
-    }
-}
-
-/// For the operator (the admin commands): the detail, or the cause.
-impl std::fmt::Display for ApiError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ApiError::Internal(cause) | ApiError::Unavailable(cause) => f.write_str(cause),
-            other => f.write_str(other.detail().unwrap_or(other.status_and_code().1)),
-        }
-    }
-}
-
-impl From<rusqlite::Error> for ApiError {
-    fn from(e: rusqlite::Error) -> Self {
-        use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
-        match e.sqlite_error_code() {
-            Some(DatabaseBusy | DatabaseLocked) => ApiError::Unavailable(e.to_string()),
-            _ => ApiError::Internal(format!("database: {e}")),
-        }
     }
 }
 
@@ -154,6 +204,6 @@ fn from_warp(r: &Rejection) -> ApiError {
     } else if r.is_not_found() {
         ApiError::NotFound(String::from("no such route"))
     } else {
-        ApiError::Internal(format!("unhandled rejection: {r:?}"))
+        ApiError::internal(format!("unhandled rejection: {r:?}"))
     }
 }

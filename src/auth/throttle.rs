@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use crate::clock::Timestamp;
-use crate::lock;
+use crate::domain::clock::Timestamp;
+use crate::sync::lock;
 
 /// Most keys each table tracks.
 pub const CAPACITY: usize = 10_000;
@@ -29,15 +29,6 @@ pub struct Policy {
     pub burst: u32,
     /// Each failure is forgiven after this long.
     pub cooldown: Duration,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Policy {
-            burst: 5,
-            cooldown: Duration::from_secs(30),
-        }
-    }
 }
 
 /// The login throttle.
@@ -103,7 +94,7 @@ impl<K: Hash + Ord + Copy> Limiter<K> {
         let Some(&paid_at) = self.debts.get(key) else {
             return Ok(());
         };
-        let allowed_from = Timestamp(paid_at.0 - micros(self.tolerance));
+        let allowed_from = paid_at.minus(self.tolerance);
         if allowed_from <= now {
             Ok(())
         } else {
@@ -135,10 +126,6 @@ impl<K: Hash + Ord + Copy> Limiter<K> {
             }
         }
     }
-}
-
-fn micros(d: Duration) -> i64 {
-    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

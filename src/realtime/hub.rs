@@ -8,8 +8,9 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use crate::channel::Channel;
-use crate::message::Message;
+use crate::domain::channels::Channel;
+use crate::domain::messages::Message;
+use crate::sync::lock;
 
 /// Undelivered frames a subscriber may fall behind by before it lags.
 const CAPACITY: usize = 1024;
@@ -63,7 +64,7 @@ impl Hub {
         tx: Transaction<'_>,
         events: &[Event<'_>],
     ) -> rusqlite::Result<()> {
-        let _order = crate::lock(&self.order);
+        let _order = lock(&self.order);
         tx.commit()?;
         for event in events {
             self.publish(event);
@@ -115,12 +116,18 @@ mod tests {
     }
 
     #[test]
-    fn publishing_without_subscribers_is_fine() {
+    fn commits_without_subscribers() {
         let hub = Hub::default();
         let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
         let tx = conn.transaction().unwrap();
+        tx.execute("INSERT INTO t VALUES (1)", []).unwrap();
         let id = Uuid::new_v4();
         hub.commit_and_publish(tx, &[Event::ChannelDeleted { id }])
             .unwrap();
+        let stored: i64 = conn
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(stored, 1, "the transaction was committed");
     }
 }

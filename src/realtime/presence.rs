@@ -8,7 +8,8 @@ use std::sync::Mutex;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::hub::{Event, Hub};
+use super::hub::{Event, Hub};
+use crate::sync::lock;
 
 /// A status a user can choose.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
@@ -95,7 +96,7 @@ impl Presence {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Entry>> {
-        crate::lock(&self.users)
+        lock(&self.users)
     }
 }
 
@@ -114,7 +115,9 @@ fn announce(hub: &Hub, user: Uuid, before: &'static str, after: &'static str) {
 mod tests {
     use super::*;
 
-    fn next(frames: &mut tokio::sync::broadcast::Receiver<crate::hub::Frame>) -> Option<String> {
+    fn next(
+        frames: &mut tokio::sync::broadcast::Receiver<crate::realtime::hub::Frame>,
+    ) -> Option<String> {
         frames.try_recv().ok().map(|f| f.as_str().to_owned())
     }
 

@@ -1,0 +1,33 @@
+//! What every handler shares, built once by [`crate::Server::bind`].
+
+use std::sync::Arc;
+
+use crate::auth::password::Passwords;
+use crate::auth::sessions::Sessions;
+use crate::auth::throttle::Throttle;
+use crate::domain::clock::Clock;
+use crate::domain::db::Db;
+use crate::domain::user_cache::UserCache;
+use crate::realtime::connections::{Connections, Limits};
+use crate::realtime::hub::Hub;
+use crate::realtime::presence::Presence;
+use crate::writer::Writer;
+
+/// The application's state.
+pub struct State {
+    pub db: Db,
+    pub passwords: Passwords,
+    pub clock: Clock,
+    pub hub: Arc<Hub>,
+    pub sessions: Sessions,
+    pub users: UserCache,
+    pub writer: Writer,
+    pub presence: Presence,
+    pub connections: Arc<Connections>,
+    pub realtime: Limits,
+    pub registration_open: bool,
+    pub throttle: Throttle,
+}
+
+/// Shared handle on the [`State`].
+pub type App = Arc<State>;

@@ -1,0 +1,102 @@
+//! Channels and their storage. Deleting one cascades to its messages.
+
+use rusqlite::{Connection, OptionalExtension, Row};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::clock::Timestamp;
+use super::error::{Refusal, StoreError};
+
+/// A channel as the API shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Channel {
+    /// The channel's id.
+    pub id: Uuid,
+    /// Its name, trimmed; not unique.
+    pub name: String,
+    /// What it is about, or `null`.
+    pub description: Option<String>,
+    /// Who created it, and may delete it.
+    pub owner: Uuid,
+    /// When it was created.
+    pub created_at: Timestamp,
+}
+
+/// Columns read by [`Channel::from_row`].
+const COLUMNS: &str = "id, name, description, owner, created_at";
+
+impl Channel {
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<Channel> {
+        Ok(Channel {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            description: r.get(2)?,
+            owner: r.get(3)?,
+            created_at: Timestamp(r.get(4)?),
+        })
+    }
+}
+
+/// The refusal for an unknown channel `id`.
+pub fn not_found(id: &Uuid) -> Refusal {
+    Refusal::NotFound(format!("no channel with id {id}"))
+}
+
+/// Stores a new channel.
+pub fn insert(conn: &Connection, channel: &Channel) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO channels (id, name, description, owner, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(rusqlite::params![
+        channel.id,
+        channel.name,
+        channel.description,
+        channel.owner,
+        channel.created_at.0
+    ])?;
+    Ok(())
+}
+
+/// Every channel, oldest first.
+pub fn list(conn: &Connection) -> Result<Vec<Channel>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM channels ORDER BY seq"))?;
+    let rows = stmt.query_map([], Channel::from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// The channel with `id`, if any.
+pub fn load(conn: &Connection, id: &Uuid) -> Result<Option<Channel>, StoreError> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM channels WHERE id = ?1"))?
+        .query_row([id], Channel::from_row)
+        .optional()?)
+}
+
+/// The storage sequence number of channel `id`, if it exists: what its
+/// messages refer to.
+pub fn seq(conn: &Connection, id: &Uuid) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT seq FROM channels WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?)
+}
+
+/// Deletes channel `id`, and with it its messages, if `by` owns it.
+pub fn delete_owned(conn: &Connection, id: &Uuid, by: &Uuid) -> Result<(), Refusal> {
+    let owner: Option<Uuid> = conn
+        .query_row("SELECT owner FROM channels WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    match owner {
+        None => Err(not_found(id)),
+        Some(owner) if owner != *by => Err(Refusal::Forbidden(
+            "only the channel's owner may delete it".into(),
+        )),
+        Some(_) => {
+            conn.execute("DELETE FROM channels WHERE id = ?1", [id])?;
+            Ok(())
+        }
+    }
+}

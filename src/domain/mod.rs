@@ -1,0 +1,14 @@
+//! The bottom layer: azuma's objects and their storage. SQL lives here and
+//! nowhere else, and what it returns are storage errors and refusals, never
+//! HTTP ones. Everything above depends on this; this depends on nothing
+//! above it.
+
+pub mod channels;
+pub mod clock;
+pub mod db;
+pub mod error;
+pub mod messages;
+pub mod names;
+pub mod sessions;
+pub mod user_cache;
+pub mod users;

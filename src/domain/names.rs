@@ -1,0 +1,240 @@
+//! Input that can only hold valid values: each type checks API.md's limits
+//! once, where it is built (from JSON through serde, or from the command
+//! line), and every layer after that takes the type, not a `String`.
+
+use std::fmt;
+
+use serde::Deserialize;
+
+/// Why a value was refused: a sentence for the client or the operator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invalid(pub String);
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+fn invalid<T>(why: impl Into<String>) -> Result<T, Invalid> {
+    Err(Invalid(why.into()))
+}
+
+/// A user's name: 1–64 characters, no control characters, no leading or
+/// trailing whitespace.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct UserName(String);
+
+impl TryFrom<String> for UserName {
+    type Error = Invalid;
+
+    fn try_from(name: String) -> Result<Self, Invalid> {
+        let count = name.chars().count();
+        if count == 0 {
+            return invalid("name must not be empty");
+        }
+        if count > 64 {
+            return invalid("name must be at most 64 characters");
+        }
+        if name.chars().any(char::is_control) {
+            return invalid("name must not contain control characters");
+        }
+        if name.starts_with(char::is_whitespace) || name.ends_with(char::is_whitespace) {
+            return invalid("name must not start or end with whitespace");
+        }
+        Ok(UserName(name))
+    }
+}
+
+/// A password: 1–1024 bytes. Its `Debug` hides it.
+#[derive(Clone, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Password(String);
+
+impl TryFrom<String> for Password {
+    type Error = Invalid;
+
+    fn try_from(password: String) -> Result<Self, Invalid> {
+        if password.is_empty() || password.len() > 1024 {
+            return invalid("password must be 1 to 1024 bytes");
+        }
+        Ok(Password(password))
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(..)")
+    }
+}
+
+/// A channel's name: 1–100 characters after trimming; held trimmed.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct ChannelName(String);
+
+impl TryFrom<String> for ChannelName {
+    type Error = Invalid;
+
+    fn try_from(name: String) -> Result<Self, Invalid> {
+        let trimmed = name.trim();
+        if !(1..=100).contains(&trimmed.chars().count()) {
+            return invalid("name must be 1 to 100 characters after trimming");
+        }
+        Ok(ChannelName(trimmed.to_owned()))
+    }
+}
+
+/// A channel's description: `None` when absent, empty or only whitespace;
+/// otherwise at most 1024 characters, as given.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "Option<String>")]
+pub struct Description(Option<String>);
+
+impl TryFrom<Option<String>> for Description {
+    type Error = Invalid;
+
+    fn try_from(text: Option<String>) -> Result<Self, Invalid> {
+        let text = text.filter(|d| !d.trim().is_empty());
+        if text.as_ref().is_some_and(|d| d.chars().count() > 1024) {
+            return invalid("description must be at most 1024 characters");
+        }
+        Ok(Description(text))
+    }
+}
+
+/// A message's content: 1–4000 characters, not only whitespace.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct MessageContent(String);
+
+impl TryFrom<String> for MessageContent {
+    type Error = Invalid;
+
+    fn try_from(content: String) -> Result<Self, Invalid> {
+        if !(1..=4000).contains(&content.chars().count()) {
+            return invalid("content must be 1 to 4000 characters");
+        }
+        if content.trim().is_empty() {
+            return invalid("content must not be only whitespace");
+        }
+        Ok(MessageContent(content))
+    }
+}
+
+macro_rules! text_accessors {
+    ($($name:ident),*) => {$(
+        impl $name {
+            /// The checked text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// The checked text, owned.
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+    )*};
+}
+
+text_accessors!(UserName, Password, ChannelName, MessageContent);
+
+impl Description {
+    /// The text, or `None` for no description.
+    pub fn into_option(self) -> Option<String> {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok<T: TryFrom<String, Error = Invalid>>(s: &str) -> bool {
+        T::try_from(s.to_owned()).is_ok()
+    }
+
+    #[test]
+    fn user_names() {
+        for good in [
+            "a",
+            "azuma",
+            "neo the one",
+            "名前",
+            &"x".repeat(64),
+            &"é".repeat(64),
+        ] {
+            assert!(ok::<UserName>(good), "{good:?}");
+        }
+        for bad in [
+            "",
+            " a",
+            "a ",
+            "\ta",
+            "a\nb",
+            "a\u{0}b",
+            "a\u{7f}",
+            &"x".repeat(65),
+            "\u{3000}a",
+        ] {
+            assert!(!ok::<UserName>(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn passwords() {
+        assert!(ok::<Password>("x"));
+        assert!(ok::<Password>(&"x".repeat(1024)));
+        assert!(ok::<Password>(&"é".repeat(512)));
+        assert!(!ok::<Password>(""));
+        assert!(!ok::<Password>(&"x".repeat(1025)));
+        assert!(!ok::<Password>(&"é".repeat(513)));
+        let secret = Password::try_from("hunter2".to_owned()).unwrap();
+        assert!(!format!("{secret:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn channel_names_are_trimmed() {
+        let name = ChannelName::try_from("  general \n".to_owned()).unwrap();
+        assert_eq!(name.as_str(), "general");
+        assert!(ok::<ChannelName>(&format!(" {} ", "x".repeat(100))));
+        for bad in ["", "   ", &"x".repeat(101)] {
+            assert!(!ok::<ChannelName>(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn descriptions() {
+        let parse = |d: Option<&str>| Description::try_from(d.map(str::to_owned));
+        assert_eq!(parse(None).unwrap().into_option(), None);
+        assert_eq!(parse(Some(" \t ")).unwrap().into_option(), None);
+        assert_eq!(
+            parse(Some(" x ")).unwrap().into_option().as_deref(),
+            Some(" x ")
+        );
+        assert!(parse(Some(&"é".repeat(1024))).is_ok());
+        assert!(parse(Some(&"é".repeat(1025))).is_err());
+    }
+
+    #[test]
+    fn message_contents() {
+        for good in ["x", " x ", &"é".repeat(4000)] {
+            assert!(ok::<MessageContent>(good), "{good:?}");
+        }
+        for bad in ["", " \n\t", &"x".repeat(4001)] {
+            assert!(!ok::<MessageContent>(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn serde_refuses_what_try_from_refuses() {
+        assert!(serde_json::from_str::<UserName>(r#""a\u0000b""#).is_err());
+        assert!(serde_json::from_str::<Description>("null").is_ok());
+        let content: MessageContent = serde_json::from_str(r#""hi""#).unwrap();
+        assert_eq!(content.as_str(), "hi");
+    }
+}

@@ -1,0 +1,198 @@
+//! Users and their storage.
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::clock::Timestamp;
+use super::error::{Refusal, StoreError, is_unique_violation};
+use super::names::UserName;
+use super::sessions::{self, TokenHash};
+
+/// A user as the API shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct User {
+    /// The user's id.
+    pub id: Uuid,
+    /// The unique name.
+    pub name: String,
+    /// When the account was registered.
+    pub created_at: Timestamp,
+}
+
+/// One account, as `azuma user list` shows it.
+#[derive(Debug)]
+pub struct Account {
+    /// The account's name.
+    pub name: String,
+    /// Its id.
+    pub id: Uuid,
+    /// When it registered.
+    pub created_at: Timestamp,
+    /// How many sessions it has open (expired ones not yet pruned included).
+    pub sessions: i64,
+}
+
+/// The refusal for a name that is taken.
+pub fn taken(name: &str) -> Refusal {
+    Refusal::Taken(format!("the name {name:?} is taken"))
+}
+
+/// A unique violation on the name is [`taken`]; anything else is storage.
+fn unique_or(e: rusqlite::Error, name: &str) -> Refusal {
+    if is_unique_violation(&e) {
+        taken(name)
+    } else {
+        e.into()
+    }
+}
+
+/// Whether an account already has `name`.
+pub fn name_taken(conn: &Connection, name: &UserName) -> Result<bool, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM users WHERE name = ?1",
+            [name.as_str()],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
+/// Creates an account; its name must be free.
+pub fn insert(
+    conn: &Connection,
+    name: &UserName,
+    hash: &str,
+    now: Timestamp,
+) -> Result<Uuid, Refusal> {
+    let id = Uuid::new_v4();
+    conn.execute(
+        "INSERT INTO users (id, name, password, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![id, name.as_str(), hash, now.0],
+    )
+    .map_err(|e| unique_or(e, name.as_str()))?;
+    Ok(id)
+}
+
+/// Creates an account and its first session, in one transaction; the
+/// session's token.
+pub fn register(
+    conn: &mut Connection,
+    name: &UserName,
+    hash: &str,
+    now: Timestamp,
+) -> Result<Uuid, Refusal> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let id = insert(&tx, name, hash, now)?;
+    let token = sessions::issue(&tx, &id, now)?;
+    tx.commit()?;
+    Ok(token)
+}
+
+/// The id and stored password hash of the account named `name`, if any.
+pub fn credentials(conn: &Connection, name: &str) -> Result<Option<(Uuid, String)>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT id, password FROM users WHERE name = ?1")?
+        .query_row([name], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+/// The user with `id`, if any.
+pub fn load(conn: &Connection, id: &Uuid) -> Result<Option<User>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT name, created_at FROM users WHERE id = ?1")?
+        .query_row([id], |r| {
+            Ok(User {
+                id: *id,
+                name: r.get(0)?,
+                created_at: Timestamp(r.get(1)?),
+            })
+        })
+        .optional()?)
+}
+
+/// Renames and/or re-passwords `id` in one transaction; a new password
+/// revokes every session of the user but `keep`. `None` if the user is gone.
+pub fn update(
+    conn: &mut Connection,
+    id: &Uuid,
+    name: Option<&UserName>,
+    hash: Option<&str>,
+    keep: &TokenHash,
+) -> Result<Option<User>, Refusal> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if let Some(name) = name {
+        tx.execute(
+            "UPDATE users SET name = ?2 WHERE id = ?1",
+            params![id, name.as_str()],
+        )
+        .map_err(|e| unique_or(e, name.as_str()))?;
+    }
+    if let Some(hash) = hash {
+        set_password(&tx, id, hash, Some(keep))?;
+    }
+    let user = load(&tx, id)?;
+    tx.commit()?;
+    Ok(user)
+}
+
+/// Stores a new password hash and revokes every session of the user but
+/// `keep`: a changed password signs out everywhere else.
+fn set_password(
+    conn: &Connection,
+    id: &Uuid,
+    hash: &str,
+    keep: Option<&TokenHash>,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE users SET password = ?2 WHERE id = ?1",
+        params![id, hash],
+    )?;
+    sessions::delete_all_but(conn, id, keep)
+}
+
+/// The id of the account named `name`.
+fn id_of(conn: &Connection, name: &str) -> Result<Uuid, Refusal> {
+    conn.query_row("SELECT id FROM users WHERE name = ?1", [name], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| Refusal::NotFound(format!("no user named {name:?}")))
+}
+
+/// Changes the password of the account named `name` from outside the
+/// server, revoking all its sessions (a running server notices).
+pub fn change_password(conn: &mut Connection, name: &str, hash: &str) -> Result<(), Refusal> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let id = id_of(&tx, name)?;
+    set_password(&tx, &id, hash, None)?;
+    sessions::note_revocation(&tx)?;
+    Ok(tx.commit()?)
+}
+
+/// Deletes the account named `name` and its sessions from outside the
+/// server. Its messages and channels stay: others' history is not rewritten.
+pub fn remove(conn: &mut Connection, name: &str) -> Result<(), Refusal> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let id = id_of(&tx, name)?;
+    tx.execute("DELETE FROM users WHERE id = ?1", [id])?;
+    sessions::note_revocation(&tx)?;
+    Ok(tx.commit()?)
+}
+
+/// Every account, oldest first.
+pub fn accounts(conn: &Connection) -> Result<Vec<Account>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT name, id, created_at,
+                (SELECT count(*) FROM sessions s WHERE s.user_id = u.id)
+         FROM users u ORDER BY created_at, name",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Account {
+            name: r.get(0)?,
+            id: r.get(1)?,
+            created_at: Timestamp(r.get(2)?),
+            sessions: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}

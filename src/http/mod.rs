@@ -1,0 +1,11 @@
+//! HTTP plumbing shared by every route: the server loop, JSON in and out,
+//! the error model, CORS and the common filters.
+
+pub mod cors;
+pub mod error;
+pub mod filters;
+pub mod json;
+pub mod server;
+
+/// The largest request body accepted, in bytes (API.md: 64 KiB).
+pub const MAX_BODY: usize = 64 * 1024;

@@ -1,0 +1,92 @@
+//! Channels: `POST /channel`, `GET /channel`, `GET /channel/{id}` and
+//! `DELETE /channel`. (A channel's history is in `history`.)
+
+use serde::Deserialize;
+use uuid::Uuid;
+use warp::filters::BoxedFilter;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Rejection};
+
+use crate::app::App;
+use crate::auth::sessions::Session;
+use crate::domain::channels::{self, Channel};
+use crate::domain::names::{ChannelName, Description};
+use crate::http::filters::{authenticated, id, with_app};
+use crate::http::json;
+
+#[derive(Deserialize)]
+struct NewChannel {
+    name: ChannelName,
+    #[serde(default)]
+    description: Description,
+}
+
+#[derive(Deserialize)]
+struct DeleteChannel {
+    id: Uuid,
+}
+
+/// Every `/channel` route but the history.
+pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
+    let create = warp::path!("channel")
+        .and(warp::post())
+        .and(with_app(app))
+        .and(authenticated(app))
+        .and(json::body())
+        .and_then(create);
+    let list = warp::path!("channel")
+        .and(warp::get())
+        .and(with_app(app))
+        .and(authenticated(app))
+        .and_then(list);
+    let delete = warp::path!("channel")
+        .and(warp::delete())
+        .and(with_app(app))
+        .and(authenticated(app))
+        .and(json::body())
+        .and_then(delete);
+    let get = warp::path("channel")
+        .and(id("channel", &[]))
+        .and(warp::path::end())
+        .and(warp::get())
+        .and(with_app(app))
+        .and(authenticated(app))
+        .and_then(get);
+    create
+        .or(list)
+        .unify()
+        .or(delete)
+        .unify()
+        .or(get)
+        .unify()
+        .boxed()
+}
+
+async fn create(app: App, session: Session, body: NewChannel) -> Result<Response, Rejection> {
+    let channel = Channel {
+        id: Uuid::new_v4(),
+        name: body.name.into_string(),
+        description: body.description.into_option(),
+        owner: session.user_id,
+        created_at: app.clock.now(),
+    };
+    let channel = app.writer.create_channel(channel).await?;
+    Ok(json::reply(StatusCode::CREATED, &channel))
+}
+
+async fn list(app: App, _: Session) -> Result<Response, Rejection> {
+    let channels = app.db.run(|conn| channels::list(conn)).await?;
+    Ok(json::reply(StatusCode::OK, &channels))
+}
+
+async fn get(id: Uuid, app: App, _: Session) -> Result<Response, Rejection> {
+    let channel = app.db.run(move |conn| channels::load(conn, &id)).await?;
+    let channel = channel.ok_or_else(|| channels::not_found(&id))?;
+    Ok(json::reply(StatusCode::OK, &channel))
+}
+
+async fn delete(app: App, session: Session, body: DeleteChannel) -> Result<Response, Rejection> {
+    app.writer.delete_channel(body.id, session.user_id).await?;
+    Ok(json::no_content())
+}

@@ -1,0 +1,117 @@
+//! A channel's history: `GET /channel/{id}/messages?before=|after=&limit=`.
+
+use serde::Deserialize;
+use uuid::Uuid;
+use warp::filters::BoxedFilter;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Rejection};
+
+use crate::app::App;
+use crate::auth::sessions::Session;
+use crate::domain::messages::{self, Cursor, DEFAULT_LIMIT, MAX_LIMIT, Page};
+use crate::http::error::ApiError;
+use crate::http::filters::{authenticated, id, parse_id, with_app};
+use crate::http::json;
+
+/// The history query, as given; checked by [`page`].
+#[derive(Deserialize)]
+struct HistoryQuery {
+    before: Option<String>,
+    after: Option<String>,
+    limit: Option<String>,
+}
+
+/// The history route.
+pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
+    warp::path("channel")
+        .and(id("channel", &[]))
+        .and(warp::path("messages"))
+        .and(warp::path::end())
+        .and(warp::get())
+        .and(with_app(app))
+        .and(authenticated(app))
+        .and(warp::query::<HistoryQuery>())
+        .and_then(history)
+        .boxed()
+}
+
+async fn history(
+    channel: Uuid,
+    app: App,
+    _: Session,
+    query: HistoryQuery,
+) -> Result<Response, Rejection> {
+    let page = page(query)?;
+    let messages = app
+        .db
+        .run(move |conn| messages::history(conn, channel, &page))
+        .await?;
+    Ok(json::reply(StatusCode::OK, &messages))
+}
+
+/// The page a query asks for.
+fn page(query: HistoryQuery) -> Result<Page, ApiError> {
+    let cursor = match (query.before, query.after) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::BadRequest(
+                "give before or after, not both".into(),
+            ));
+        }
+        (Some(id), None) => Cursor::Before(parse_id(&id, "before")?),
+        (None, Some(id)) => Cursor::After(parse_id(&id, "after")?),
+        (None, None) => Cursor::Newest,
+    };
+    let limit = match query.limit {
+        None => DEFAULT_LIMIT,
+        Some(text) => text
+            .parse()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| ApiError::BadRequest(format!("limit must be from 1 to {MAX_LIMIT}")))?,
+    };
+    Ok(Page { cursor, limit })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(before: Option<&str>, after: Option<&str>, limit: Option<&str>) -> HistoryQuery {
+        HistoryQuery {
+            before: before.map(Into::into),
+            after: after.map(Into::into),
+            limit: limit.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn parses_history_queries() {
+        let id = "318cd399-f47f-478f-8d09-c9c414c3750d";
+        let uuid = Uuid::parse_str(id).unwrap();
+        let want = |cursor, limit| Ok::<_, ()>(Page { cursor, limit });
+        let parse = |q| page(q).map_err(|_| ());
+        assert_eq!(parse(query(None, None, None)), want(Cursor::Newest, 50));
+        assert_eq!(
+            parse(query(Some(id), None, Some("1"))),
+            want(Cursor::Before(uuid), 1)
+        );
+        assert_eq!(
+            parse(query(None, Some(id), Some("100"))),
+            want(Cursor::After(uuid), 100)
+        );
+        for bad in [
+            query(Some(id), Some(id), None),
+            query(Some("x"), None, None),
+            query(None, Some(""), None),
+            query(None, None, Some("0")),
+            query(None, None, Some("101")),
+            query(None, None, Some("-1")),
+            query(None, None, Some("ten")),
+            query(None, None, Some("")),
+            query(None, None, Some("99999999999999999999")),
+        ] {
+            assert!(parse(bad).is_err());
+        }
+    }
+}

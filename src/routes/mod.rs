@@ -1,0 +1,74 @@
+//! The API, one file per resource. Each file's `routes` is every route of
+//! its resource; [`api`] joins them with CORS, the error model and the
+//! access log.
+//!
+//! | routes | file |
+//! |---|---|
+//! | `GET /`, `GET /health` | `index` |
+//! | `POST /user/register`, `PATCH /user/update`, `GET /user/self`, `GET /user/{id}` | `user` |
+//! | `POST /user/login`, `POST /user/logout` | `session` |
+//! | `POST /user/status/set` | `status` |
+//! | `POST /channel`, `GET /channel`, `GET /channel/{id}`, `DELETE /channel` | `channel` |
+//! | `POST /message/send` | `message` |
+//! | `GET /channel/{id}/messages` | `history` |
+//! | `GET /init_ws` | `ws` |
+
+mod channel;
+mod history;
+mod index;
+mod message;
+mod session;
+mod status;
+mod user;
+mod ws;
+
+use warp::Filter;
+use warp::filters::BoxedFilter;
+use warp::reply::{Reply, Response};
+
+use crate::app::App;
+use crate::http::{cors, error};
+
+/// Every route, with CORS for `cors_origins`, errors as the API's JSON and
+/// one access-log line per response.
+pub fn api(app: &App, cors_origins: &[String]) -> BoxedFilter<(Response,)> {
+    let api = index::routes(app)
+        .or(user::routes(app))
+        .unify()
+        .or(session::routes(app))
+        .unify()
+        .or(status::routes(app))
+        .unify()
+        .or(channel::routes(app))
+        .unify()
+        .or(history::routes(app))
+        .unify()
+        .or(message::routes(app))
+        .unify()
+        .or(ws::routes(app))
+        .unify()
+        .recover(error::recover)
+        .unify();
+    // CORS wraps the recovered API so error responses carry its headers too;
+    // its own refusals are recovered outside it.
+    let api = match cors::filter(cors_origins) {
+        Some(cors) => api
+            .with(cors)
+            .map(Reply::into_response)
+            .recover(error::recover)
+            .unify()
+            .boxed(),
+        None => api.boxed(),
+    };
+    api.with(warp::log::custom(|info| {
+        tracing::info!(
+            method = %info.method(),
+            path = info.path(),
+            status = info.status().as_u16(),
+            micros = info.elapsed().as_micros() as u64,
+            "request"
+        );
+    }))
+    .map(Reply::into_response)
+    .boxed()
+}

@@ -1,0 +1,53 @@
+//! `POST /user/status/set`: what others see of the caller's presence.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use warp::filters::BoxedFilter;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Rejection};
+
+use crate::app::App;
+use crate::auth::sessions::Session;
+use crate::http::error::ApiError;
+use crate::http::filters::{authenticated, with_app};
+use crate::http::json;
+use crate::realtime::presence::Status;
+
+/// Body of `POST /user/status/set`.
+#[derive(Deserialize)]
+struct SetStatus {
+    status: Status,
+}
+
+/// What it answers: the same as a `Status` event.
+#[derive(Serialize)]
+struct StatusReply {
+    user: Uuid,
+    onlinestatus: &'static str,
+}
+
+/// The status route.
+pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
+    warp::path!("user" / "status" / "set")
+        .and(warp::post())
+        .and(with_app(app))
+        .and(authenticated(app))
+        .and(json::body())
+        .and_then(set_status)
+        .boxed()
+}
+
+async fn set_status(app: App, session: Session, body: SetStatus) -> Result<Response, Rejection> {
+    let onlinestatus = app
+        .presence
+        .set(session.user_id, body.status, &app.hub)
+        .ok_or_else(|| {
+            ApiError::BadRequest("set a status over an authenticated websocket connection".into())
+        })?;
+    let reply = StatusReply {
+        user: session.user_id,
+        onlinestatus,
+    };
+    Ok(json::reply(StatusCode::OK, &reply))
+}
