@@ -62,3 +62,12 @@ CREATE TABLE meta (
 ) STRICT, WITHOUT ROWID;
 
 INSERT INTO meta (key, value) VALUES ('revocations', 0);
+
+-- migration 4: names unique by how they look, and channels counted per owner.
+-- name_key is the UTS #39 confusable skeleton of the case-folded name, so
+-- "admin", "Admin" and "аdmin" (Cyrillic а) cannot coexist. Names from
+-- before this migration get their key when azuma next starts; where two of
+-- them already look alike, the later keeps NULL (and its name).
+ALTER TABLE users ADD COLUMN name_key TEXT;
+CREATE UNIQUE INDEX users_by_name_key ON users (name_key);
+CREATE INDEX channels_by_owner ON channels (owner);

@@ -3,6 +3,7 @@
 //! lets them read beside it; their writes wait for the server's).
 
 use std::fmt;
+use std::io::{BufRead, IsTerminal};
 use std::path::Path;
 
 use uuid::Uuid;
@@ -19,6 +20,12 @@ pub use crate::domain::users::Account;
 /// Why an admin command failed: one line for the operator.
 #[derive(Debug)]
 pub struct AdminError(String);
+
+impl From<crate::domain::names::Invalid> for AdminError {
+    fn from(e: crate::domain::names::Invalid) -> Self {
+        AdminError(e.0)
+    }
+}
 
 impl fmt::Display for AdminError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -78,7 +85,7 @@ impl Accounts {
         }
         Ok(Accounts {
             db: Db::open(path, SyncMode::Full)?,
-            passwords: Passwords::new(scrypt),
+            passwords: Passwords::new(scrypt, 0),
             clock: Clock::default(),
         })
     }
@@ -107,11 +114,68 @@ impl Accounts {
         Ok(self.db.run(|conn| users::accounts(conn)).await?)
     }
 
-    /// Deletes an account and its sessions. Its messages and channels stay:
-    /// other people's history is not rewritten.
+    /// Deletes an account (named `name`, or with the id `name`) and its
+    /// sessions. Its messages and channels stay: other people's history is
+    /// not rewritten.
     pub async fn remove(&self, name: String) -> Result<(), AdminError> {
         Ok(self.db.run(move |conn| users::remove(conn, &name)).await?)
     }
+}
+
+/// The new password: the first line of stdin, or asked twice without echo.
+pub fn read_password(name: &str, from_stdin: bool) -> Result<Password, AdminError> {
+    let failed = |e: std::io::Error| AdminError(format!("cannot read the password: {e}"));
+    let password = if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(failed)?;
+        line.trim_end_matches(['\n', '\r']).to_owned()
+    } else {
+        if !std::io::stdin().is_terminal() {
+            return Err(AdminError(
+                "no terminal to ask for a password on; use --password-stdin".into(),
+            ));
+        }
+        let first = rpassword::prompt_password(format!("Password for {name}: ")).map_err(failed)?;
+        let again = rpassword::prompt_password("Again: ").map_err(failed)?;
+        if first != again {
+            return Err(AdminError("the passwords differ; nothing changed".into()));
+        }
+        first
+    };
+    Password::try_from(password).map_err(|e| AdminError(e.0))
+}
+
+/// `accounts` as `azuma user list` prints them. Names are escaped, so that
+/// no name can hide itself or rewrite the terminal (control characters,
+/// bidi overrides and invisible characters show as `\u{...}`).
+pub fn table(accounts: &[Account]) -> String {
+    use std::fmt::Write;
+    let mut out = format!(
+        "{:<32}  {:<36}  {:<27}  sessions\n",
+        "name", "id", "created"
+    );
+    for a in accounts {
+        let name = escape(&a.name);
+        let created = a.created_at.to_rfc3339();
+        let _ = writeln!(out, "{name:<32}  {}  {created}  {}", a.id, a.sessions);
+    }
+    out
+}
+
+/// `text` with everything but visible characters and plain spaces escaped.
+fn escape(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c == ' ' || !(c.is_whitespace() || crate::domain::unicode::is_invisible(c)) {
+                c.to_string()
+            } else {
+                c.escape_unicode().to_string()
+            }
+        })
+        .collect()
 }
 
 fn no_database(path: &Path) -> AdminError {

@@ -2,7 +2,10 @@
 
 use std::sync::Arc;
 
+use uuid::Uuid;
+
 use crate::auth::password::Passwords;
+use crate::auth::rate::Rate;
 use crate::auth::sessions::Sessions;
 use crate::auth::throttle::Throttle;
 use crate::domain::clock::Clock;
@@ -27,6 +30,10 @@ pub struct State {
     pub realtime: Limits,
     pub registration_open: bool,
     pub throttle: Throttle,
+    /// Channels created per user.
+    pub channel_rate: Rate<Uuid>,
+    /// Channels one user may own; 0 for no limit.
+    pub channels_per_user: u32,
 }
 
 /// Shared handle on the [`State`].

@@ -9,6 +9,7 @@ use crate::auth::password;
 use crate::auth::throttle::Policy;
 use crate::domain::clock::Clock;
 use crate::domain::db::SyncMode;
+use crate::http::server::Limits as HttpLimits;
 use crate::realtime::connections::Limits;
 
 /// The defaults.
@@ -26,6 +27,26 @@ pub mod defaults {
     pub const LOGIN_ATTEMPTS: u32 = 5;
     /// After this long, each failed login is forgiven.
     pub const LOGIN_COOLDOWN: Duration = Duration::from_secs(30);
+    /// Registrations and logins from one address per minute: a household
+    /// behind one address signing in on every device at once stays under
+    /// it; a script gets 30 tries a minute, and the failed-login budget
+    /// still holds it to one guess per cooldown.
+    pub const AUTH_PER_MINUTE: u32 = 30;
+    /// Password hashes that may wait for a CPU: at the default cost, a
+    /// queue of 8 on a 4-core Pi is about a second of waiting at worst.
+    pub const HASH_QUEUE: usize = 8;
+    /// Open connections from one address, websockets included: ten people
+    /// behind one address, each with a few tabs and apps, fit; a script
+    /// holding thousands does not.
+    pub const MAX_CONNECTIONS_PER_ADDRESS: usize = 64;
+    /// Channels one user may create per hour: plenty for people, few enough
+    /// that a script cannot flood the list everyone loads.
+    pub const CHANNELS_PER_HOUR: u32 = 10;
+    /// Channels one user may own at once, for the same reason.
+    pub const CHANNELS_PER_USER: u32 = 100;
+    /// Deadline for a request's headers (and the keep-alive idle time), and
+    /// for its body.
+    pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 }
 
 /// Everything a server needs to start.
@@ -49,8 +70,16 @@ pub struct Config {
     pub registration_open: bool,
     /// What a committed write survives.
     pub sync: SyncMode,
-    /// How many failed logins are let through.
+    /// How many failed logins, and logins and registrations, are let through.
     pub login_throttle: Policy,
+    /// Password hashes that may wait for a CPU; 0 for no bound.
+    pub hash_queue: usize,
+    /// What one client may hold of the HTTP server.
+    pub http: HttpLimits,
+    /// Channels one user may create per hour; 0 for no limit.
+    pub channels_per_hour: u32,
+    /// Channels one user may own; 0 for no limit.
+    pub channels_per_user: u32,
 }
 
 impl Config {
@@ -69,7 +98,16 @@ impl Config {
             login_throttle: Policy {
                 burst: defaults::LOGIN_ATTEMPTS,
                 cooldown: defaults::LOGIN_COOLDOWN,
+                per_minute: defaults::AUTH_PER_MINUTE,
             },
+            hash_queue: defaults::HASH_QUEUE,
+            http: HttpLimits {
+                header_timeout: defaults::REQUEST_TIMEOUT,
+                body_timeout: defaults::REQUEST_TIMEOUT,
+                per_address: defaults::MAX_CONNECTIONS_PER_ADDRESS,
+            },
+            channels_per_hour: defaults::CHANNELS_PER_HOUR,
+            channels_per_user: defaults::CHANNELS_PER_USER,
         }
     }
 }

@@ -29,6 +29,7 @@ pub use domain::clock::{Clock, Timestamp};
 pub use domain::db::{OpenError, SyncMode};
 pub use domain::names;
 pub use http::cors;
+pub use http::server::Limits as HttpLimits;
 pub use realtime::connections::Limits as RealtimeLimits;
 pub use signals::shutdown_signal;
 
@@ -95,7 +96,7 @@ impl Server {
                 connections.clone(),
             ),
             db,
-            passwords: auth::password::Passwords::new(config.scrypt),
+            passwords: auth::password::Passwords::new(config.scrypt, config.hash_queue),
             clock: config.clock.clone(),
             hub,
             users: domain::user_cache::UserCache::default(),
@@ -105,6 +106,11 @@ impl Server {
             realtime: config.realtime.clone(),
             registration_open: config.registration_open,
             throttle: auth::throttle::Throttle::new(config.login_throttle),
+            channel_rate: auth::rate::Rate::new(
+                config.channels_per_hour,
+                Duration::from_secs(3600) / config.channels_per_hour.max(1),
+            ),
+            channels_per_user: config.channels_per_user,
         });
         Ok(Server {
             listener,
@@ -142,6 +148,7 @@ impl Server {
         http::server::serve(
             self.listener,
             routes::api(&self.app, &self.config.cors_origins),
+            self.config.http.clone(),
             shutdown,
             GRACE,
         )

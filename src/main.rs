@@ -1,13 +1,13 @@
 //! The `azuma` command: parses the command line and wires up the library.
 
-use std::io::{BufRead, IsTerminal};
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use azuma::admin::{self, Accounts};
-use azuma::names::{Password, UserName};
+use azuma::names::UserName;
 use azuma::{Config, LoginThrottle, Server, SyncMode, cors, defaults, password};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tracing_subscriber::EnvFilter;
@@ -69,7 +69,7 @@ enum UserAction {
     List,
     /// Delete an account and its sessions; its messages and channels stay.
     Remove {
-        /// The account's name.
+        /// The account's name, or its id.
         name: String,
     },
 }
@@ -165,6 +165,28 @@ struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(1..))]
     login_cooldown: u64,
 
+    /// Registrations and logins, successful or not, from one address per minute
+    /// (0: no limit).
+    #[arg(long, env = "AZUMA_AUTH_PER_MINUTE", default_value_t = defaults::AUTH_PER_MINUTE)]
+    auth_per_minute: u32,
+
+    /// Password hashes allowed to wait for a CPU; beyond, 503 (0: no limit).
+    #[arg(long, env = "AZUMA_HASH_QUEUE", default_value_t = defaults::HASH_QUEUE)]
+    hash_queue: usize,
+
+    /// Open connections from one address, websockets included (0: no limit).
+    #[arg(long, env = "AZUMA_MAX_CONNECTIONS_PER_ADDRESS",
+          default_value_t = defaults::MAX_CONNECTIONS_PER_ADDRESS)]
+    max_connections_per_address: usize,
+
+    /// Channels one user may create per hour (0: no limit).
+    #[arg(long, env = "AZUMA_CHANNELS_PER_HOUR", default_value_t = defaults::CHANNELS_PER_HOUR)]
+    channels_per_hour: u32,
+
+    /// Channels one user may own at once (0: no limit).
+    #[arg(long, env = "AZUMA_CHANNELS_PER_USER", default_value_t = defaults::CHANNELS_PER_USER)]
+    channels_per_user: u32,
+
     #[command(flatten)]
     scrypt: ScryptArgs,
 }
@@ -221,7 +243,12 @@ fn serve(args: ServeArgs) -> Result<(), Failure> {
     config.login_throttle = LoginThrottle {
         burst: args.login_attempts,
         cooldown: Duration::from_secs(args.login_cooldown),
+        per_minute: args.auth_per_minute,
     };
+    config.hash_queue = args.hash_queue;
+    config.http.per_address = args.max_connections_per_address;
+    config.channels_per_hour = args.channels_per_hour;
+    config.channels_per_user = args.channels_per_user;
     runtime()?.block_on(async {
         let server = Server::bind(config).await?;
         server.run(azuma::shutdown_signal()).await;
@@ -244,7 +271,7 @@ fn user(
         } => {
             let checked = UserName::try_from(name.clone())?;
             // Asked before anything is opened: a cancelled prompt changes nothing.
-            let password = read_password(&name, password_stdin)?;
+            let password = admin::read_password(&name, password_stdin)?;
             let id = runtime.block_on(open(true)?.add(checked, password))?;
             println!("added {name} ({id})");
         }
@@ -252,17 +279,13 @@ fn user(
             name,
             password_stdin,
         } => {
-            let password = read_password(&name, password_stdin)?;
+            let password = admin::read_password(&name, password_stdin)?;
             runtime.block_on(open(false)?.set_password(name.clone(), password))?;
             println!("changed the password of {name}; their sessions are revoked");
         }
         UserAction::List => {
             let accounts = runtime.block_on(open(false)?.list())?;
-            println!("{:<32}  {:<36}  {:<27}  sessions", "name", "id", "created");
-            for a in accounts {
-                let created = a.created_at.to_rfc3339();
-                println!("{:<32}  {}  {created}  {}", a.name, a.id, a.sessions);
-            }
+            print!("{}", admin::table(&accounts));
         }
         UserAction::Remove { name } => {
             runtime.block_on(open(false)?.remove(name.clone()))?;
@@ -270,23 +293,4 @@ fn user(
         }
     }
     Ok(())
-}
-
-/// The new password: the first line of stdin, or asked twice without echo.
-fn read_password(name: &str, from_stdin: bool) -> Result<Password, Failure> {
-    if from_stdin {
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line)?;
-        let line = line.trim_end_matches(['\n', '\r']).to_owned();
-        return Ok(Password::try_from(line)?);
-    }
-    if !std::io::stdin().is_terminal() {
-        return Err("no terminal to ask for a password on; use --password-stdin".into());
-    }
-    let first = rpassword::prompt_password(format!("Password for {name}: "))?;
-    let again = rpassword::prompt_password("Again: ")?;
-    if first != again {
-        return Err("the passwords differ; nothing changed".into());
-    }
-    Ok(Password::try_from(first)?)
 }

@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 use std::sync::mpsc;
+use std::time::Duration;
 
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::oneshot;
@@ -29,7 +30,8 @@ enum Write {
         author: Uuid,
         content: MessageContent,
     },
-    CreateChannel(Channel),
+    /// A channel, unless its owner has this many (0: no limit).
+    CreateChannel(Channel, u32),
     DeleteChannel {
         id: Uuid,
         by: Uuid,
@@ -90,9 +92,10 @@ impl Writer {
         self.submit(write, Reply::Message).await
     }
 
-    /// Stores a new channel and publishes it.
-    pub async fn create_channel(&self, channel: Channel) -> Result<Channel, Refusal> {
-        self.submit(Write::CreateChannel(channel), Reply::Channel)
+    /// Stores a new channel and publishes it, unless its owner already owns
+    /// `most` (0: no limit).
+    pub async fn create_channel(&self, channel: Channel, most: u32) -> Result<Channel, Refusal> {
+        self.submit(Write::CreateChannel(channel, most), Reply::Channel)
             .await
     }
 
@@ -179,7 +182,11 @@ fn apply(conn: &Connection, write: Write, clock: &Clock) -> Result<Stored, Refus
             // far as the clock does; the order itself never depends on it).
             messages::insert(conn, channel, author, content, clock.now()).map(Stored::Message)
         }
-        Write::CreateChannel(channel) => {
+        Write::CreateChannel(channel, most) => {
+            if most > 0 && channels::owned_by(conn, &channel.owner)? >= i64::from(most) {
+                // Deleting one frees a place; otherwise, no sooner than an hour.
+                return Err(Refusal::Limited(Duration::from_secs(3600)));
+            }
             channels::insert(conn, &channel)?;
             Ok(Stored::Channel(channel))
         }

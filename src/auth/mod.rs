@@ -3,5 +3,6 @@
 
 pub mod maintain;
 pub mod password;
+pub mod rate;
 pub mod sessions;
 pub mod throttle;

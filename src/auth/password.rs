@@ -1,7 +1,9 @@
 //! Password hashing: scrypt as PHC strings, on blocking threads, with at most
-//! one hash per CPU at a time so a burst of logins cannot exhaust memory.
+//! one hash per CPU at a time so a burst of logins cannot exhaust memory,
+//! and a bounded queue behind them, so a burst cannot make everyone wait.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use scrypt::Scrypt;
 use scrypt::password_hash::phc::PasswordHash;
@@ -13,18 +15,33 @@ use crate::domain::names::Password;
 
 /// Why a hash could not be made or checked.
 #[derive(Clone, Debug)]
-pub struct HashError(pub Cause);
+pub enum HashError {
+    /// As many hashes wait as the queue allows: try again shortly.
+    Busy,
+    /// A bug, or a stored hash that is not one.
+    Failed(Cause),
+}
 
 impl std::fmt::Display for HashError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "password hashing failed: {}", self.0)
+        match self {
+            HashError::Busy => f.write_str("too many password hashes waiting"),
+            HashError::Failed(e) => write!(f, "password hashing failed: {e}"),
+        }
     }
 }
 
 impl std::error::Error for HashError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(self.0.as_ref())
+        match self {
+            HashError::Busy => None,
+            HashError::Failed(e) => Some(e.as_ref()),
+        }
     }
+}
+
+fn failed(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> HashError {
+    HashError::Failed(cause(e))
 }
 
 /// The default cost, sized for a Raspberry Pi: N=2^15, r=8 (32 MiB per hash),
@@ -63,15 +80,32 @@ pub fn params(log_n: u8, r: u32, p: u32) -> Result<scrypt::Params, String> {
 pub struct Passwords {
     hasher: Scrypt,
     permits: Arc<Semaphore>,
+    /// Hashes running or waiting, and how many may be: one per CPU
+    /// running plus the queue (`None`: no bound).
+    in_flight: Arc<AtomicUsize>,
+    most: Option<usize>,
+}
+
+/// A hash's place among those in flight, given back when dropped: also
+/// when its caller goes away while it waits.
+struct Place(Arc<AtomicUsize>);
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Passwords {
     /// New hashes use `params`; hashes with other parameters still verify.
-    pub fn new(params: scrypt::Params) -> Passwords {
+    /// At most `queue` hashes wait for a CPU; 0 for no bound.
+    pub fn new(params: scrypt::Params, queue: usize) -> Passwords {
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         Passwords {
             hasher: Scrypt::new_with_params(params),
             permits: Arc::new(Semaphore::new(cpus)),
+            in_flight: Arc::default(),
+            most: (queue > 0).then_some(cpus + queue),
         }
     }
 
@@ -82,7 +116,7 @@ impl Passwords {
             hasher
                 .hash_password(password.as_str().as_bytes())
                 .map(|h| h.to_string())
-                .map_err(|e| HashError(cause(e.to_string())))
+                .map_err(|e| failed(e.to_string()))
         })
         .await
     }
@@ -92,31 +126,32 @@ impl Passwords {
         let hasher = self.hasher;
         self.limited(move || {
             let stored = PasswordHash::new(&stored)
-                .map_err(|e| HashError(cause(format!("stored password hash: {e}"))))?;
+                .map_err(|e| failed(format!("stored password hash: {e}")))?;
             Ok(hasher.verify_password(password.as_bytes(), &stored).is_ok())
         })
         .await
     }
 
-    /// Runs `f` on a blocking thread once one of the permits is free.
+    /// Runs `f` on a blocking thread once one of the permits is free, or
+    /// refuses at once when the queue is full.
     async fn limited<T, F>(&self, f: F) -> Result<T, HashError>
     where
         T: Send + 'static,
         F: FnOnce() -> Result<T, HashError> + Send + 'static,
     {
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| HashError(cause(e)))?;
+        let before = self.in_flight.fetch_add(1, Ordering::Relaxed);
+        let place = Place(self.in_flight.clone());
+        if self.most.is_some_and(|most| before >= most) {
+            return Err(HashError::Busy);
+        }
+        let permit = self.permits.clone().acquire_owned().await.map_err(failed)?;
         tokio::task::spawn_blocking(move || {
             let result = f();
-            drop(permit);
+            drop((permit, place));
             result
         })
         .await
-        .map_err(|e| HashError(cause(e)))?
+        .map_err(failed)?
     }
 }
 
@@ -129,7 +164,7 @@ mod tests {
     }
 
     fn cheap(log_n: u8) -> Passwords {
-        Passwords::new(scrypt::Params::new(log_n, 8, 1).unwrap())
+        Passwords::new(scrypt::Params::new(log_n, 8, 1).unwrap(), 0)
     }
 
     #[test]
@@ -167,6 +202,20 @@ mod tests {
                 .await
                 .unwrap()
         );
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_is_refused_at_once() {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let p = Passwords::new(scrypt::Params::new(12, 8, 1).unwrap(), 1);
+        let hashes: Vec<_> = (0..cpus + 3).map(|_| p.hash(pw("x"))).collect();
+        let results = futures_util::future::join_all(hashes).await;
+        let busy = results
+            .iter()
+            .filter(|r| matches!(r, Err(HashError::Busy)))
+            .count();
+        assert_eq!(busy, 2, "cpus run, one waits, the rest are refused");
+        assert!(p.hash(pw("x")).await.is_ok(), "places are given back");
     }
 
     #[tokio::test]

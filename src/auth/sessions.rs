@@ -11,9 +11,9 @@ use uuid::Uuid;
 
 use crate::domain::clock::{Clock, Timestamp};
 use crate::domain::db::Db;
-use crate::domain::error::StoreError;
+use crate::domain::error::{StoreError, cause};
 use crate::domain::sessions::{self, AFTER_USE, TokenHash};
-use crate::realtime::connections::Connections;
+use crate::realtime::connections::{Connections, Ending, Registered};
 use crate::sync::lock;
 
 /// A renewal is written once it moves the stored expiry by more than this,
@@ -89,46 +89,78 @@ impl Sessions {
     /// Checks a token and counts this as a use of it: the caller, or `None`
     /// for a token that is unknown, revoked or expired.
     pub async fn check(&self, token: &Uuid) -> Result<Option<Session>, StoreError> {
+        self.check_then(token, |_| ())
+            .await
+            .map(|found| found.map(|(s, ())| s))
+    }
+
+    /// Checks a token for a websocket and registers the connection, at one
+    /// instant as far as revocations go: a revocation either comes before
+    /// (and the token is refused) or finds the connection registered.
+    pub async fn check_and_register(
+        &self,
+        token: &Uuid,
+    ) -> Result<Option<(Session, Registered)>, StoreError> {
+        let connections = &self.connections;
+        self.check_then(token, |s| connections.register(s.user_id, s.token_hash))
+            .await
+    }
+
+    /// Checks a token, and runs `then` under the table's lock while the
+    /// session is known good: no revocation can come in between.
+    async fn check_then<R>(
+        &self,
+        token: &Uuid,
+        then: impl Fn(&Session) -> R,
+    ) -> Result<Option<(Session, R)>, StoreError> {
         let token_hash = sessions::digest(token);
-        let now = self.clock.now();
-        let generation = {
-            let mut table = self.lock();
-            if let Some(held) = table.held.get_mut(&token_hash) {
-                if held.expires_at <= now {
-                    table.held.remove(&token_hash);
-                    return Ok(None);
+        // A revocation between the database read and the lock sends us round
+        // again; a server revoking sessions without pause is not a real one.
+        for _ in 0..100 {
+            let now = self.clock.now();
+            let generation = {
+                let mut table = self.lock();
+                if let Some(held) = table.held.get_mut(&token_hash) {
+                    if held.expires_at <= now {
+                        table.held.remove(&token_hash);
+                        return Ok(None);
+                    }
+                    held.expires_at = held.expires_at.max(now.plus(AFTER_USE));
+                    let session = Session {
+                        user_id: held.user_id,
+                        token_hash,
+                    };
+                    let then = then(&session);
+                    return Ok(Some((session, then)));
                 }
-                held.expires_at = held.expires_at.max(now.plus(AFTER_USE));
-                let user_id = held.user_id;
-                return Ok(Some(Session {
+                table.generation
+            };
+            let found = self
+                .db
+                .run(move |conn| sessions::find(conn, &token_hash))
+                .await?;
+            let Some((user_id, stored)) = found.filter(|(_, stored)| *stored > now) else {
+                return Ok(None);
+            };
+            let mut table = self.lock();
+            if table.generation == generation {
+                table.held.insert(
+                    token_hash,
+                    Held {
+                        user_id,
+                        expires_at: stored.max(now.plus(AFTER_USE)),
+                        stored,
+                    },
+                );
+                let session = Session {
                     user_id,
                     token_hash,
-                }));
+                };
+                let then = then(&session);
+                return Ok(Some((session, then)));
             }
-            table.generation
-        };
-        let found = self
-            .db
-            .run(move |conn| sessions::find(conn, &token_hash))
-            .await?;
-        let Some((user_id, stored)) = found.filter(|(_, stored)| *stored > now) else {
-            return Ok(None);
-        };
-        let mut table = self.lock();
-        if table.generation == generation {
-            table.held.insert(
-                token_hash,
-                Held {
-                    user_id,
-                    expires_at: stored.max(now.plus(AFTER_USE)),
-                    stored,
-                },
-            );
         }
-        Ok(Some(Session {
-            user_id,
-            token_hash,
-        }))
+        Err(StoreError::Busy(cause("revocations without pause")))
     }
 
     /// Revokes one token: deletes it, forgets it and closes its websockets.
@@ -147,7 +179,7 @@ impl Sessions {
         match scope {
             Scope::Token(token) => {
                 table.held.remove(token);
-                self.connections.revoke_token(token);
+                self.connections.end_token(token, Ending::Revoked);
             }
             Scope::OthersOf { user, keep } => {
                 table
@@ -195,9 +227,15 @@ impl Sessions {
             .await?;
         self.stored(&renewals);
         if prune {
-            self.lock().held.retain(|_, held| held.expires_at > now);
-            if pruned > 0 {
-                tracing::debug!(pruned, "expired sessions deleted");
+            let mut table = self.lock();
+            table.held.retain(|_, held| held.expires_at > now);
+            for token in &pruned {
+                table.held.remove(token);
+                self.connections.end_token(token, Ending::Expired);
+            }
+            if !pruned.is_empty() {
+                table.generation += 1;
+                tracing::debug!(pruned = pruned.len(), "expired sessions deleted");
             }
         }
         Ok(())

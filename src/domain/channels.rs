@@ -58,6 +58,13 @@ pub fn insert(conn: &Connection, channel: &Channel) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// How many channels `owner` owns.
+pub fn owned_by(conn: &Connection, owner: &Uuid) -> Result<i64, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT count(*) FROM channels WHERE owner = ?1")?
+        .query_row([owner], |r| r.get(0))?)
+}
+
 /// Every channel, oldest first.
 pub fn list(conn: &Connection) -> Result<Vec<Channel>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM channels ORDER BY seq"))?;

@@ -265,6 +265,7 @@ pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         tx.execute_batch(step.sql)?;
         tx.pragma_update(None, "user_version", step.version)?;
     }
+    super::users::backfill_keys(&tx)?;
     tx.commit()
 }
 

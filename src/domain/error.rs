@@ -60,6 +60,8 @@ pub enum Refusal {
     Taken(String),
     /// The request does not make sense here; says why.
     Invalid(String),
+    /// The caller has done this as often as allowed; may again after this.
+    Limited(std::time::Duration),
     /// Storage failed.
     Store(StoreError),
 }
@@ -84,6 +86,7 @@ impl fmt::Display for Refusal {
             | Refusal::Forbidden(why)
             | Refusal::Taken(why)
             | Refusal::Invalid(why) => f.write_str(why),
+            Refusal::Limited(wait) => write!(f, "too many; try again in {wait:?}"),
             Refusal::Store(e) => f.write_str(&chain(e)),
         }
     }

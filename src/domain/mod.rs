@@ -10,5 +10,6 @@ pub mod error;
 pub mod messages;
 pub mod names;
 pub mod sessions;
+pub mod unicode;
 pub mod user_cache;
 pub mod users;

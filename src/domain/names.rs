@@ -6,6 +6,8 @@ use std::fmt;
 
 use serde::Deserialize;
 
+use super::unicode;
+
 /// Why a value was refused: a sentence for the client or the operator.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Invalid(pub String);
@@ -22,30 +24,70 @@ fn invalid<T>(why: impl Into<String>) -> Result<T, Invalid> {
     Err(Invalid(why.into()))
 }
 
-/// A user's name: 1–64 characters, no control characters, no leading or
-/// trailing whitespace.
+/// A user's name as API.md's Limits say: 1–64 characters after NFC, no
+/// control, format or invisible characters, no leading or trailing
+/// whitespace, one script. Held in NFC, with its uniqueness key.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "String")]
-pub struct UserName(String);
+pub struct UserName {
+    name: String,
+    key: String,
+}
 
 impl TryFrom<String> for UserName {
     type Error = Invalid;
 
     fn try_from(name: String) -> Result<Self, Invalid> {
-        let count = name.chars().count();
-        if count == 0 {
-            return invalid("name must not be empty");
-        }
-        if count > 64 {
-            return invalid("name must be at most 64 characters");
+        let name = unicode::user_name(&name).map_err(|why| Invalid(format!("name {why}")))?;
+        let key = unicode::name_key(&name);
+        Ok(UserName { name, key })
+    }
+}
+
+impl UserName {
+    /// The name, in NFC.
+    pub fn as_str(&self) -> &str {
+        &self.name
+    }
+
+    /// What two names that look alike share: the confusable skeleton of
+    /// the case-folded name. For comparison only, never shown.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+/// A name typed to sign in: 1–64 characters, no control characters. Looser
+/// than [`UserName`], so that names from before today's rules still sign in;
+/// anything else cannot be anyone's name and is refused before a lookup.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(try_from = "String")]
+pub struct LoginName(String);
+
+impl TryFrom<String> for LoginName {
+    type Error = Invalid;
+
+    fn try_from(name: String) -> Result<Self, Invalid> {
+        if !(1..=64).contains(&name.chars().count()) {
+            return invalid("name must be 1 to 64 characters");
         }
         if name.chars().any(char::is_control) {
             return invalid("name must not contain control characters");
         }
-        if name.starts_with(char::is_whitespace) || name.ends_with(char::is_whitespace) {
-            return invalid("name must not start or end with whitespace");
-        }
-        Ok(UserName(name))
+        Ok(LoginName(name))
+    }
+}
+
+impl LoginName {
+    /// The forms it may be stored under: as typed, and in NFC.
+    pub fn forms(&self) -> [String; 2] {
+        use unicode_normalization::UnicodeNormalization;
+        [self.0.clone(), self.0.nfc().collect()]
+    }
+
+    /// The name, at most 64 characters: safe to log.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -71,7 +113,8 @@ impl fmt::Debug for Password {
     }
 }
 
-/// A channel's name: 1–100 characters after trimming; held trimmed.
+/// A channel's name: 1–100 characters after trimming, no control or format
+/// characters; held trimmed.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "String")]
 pub struct ChannelName(String);
@@ -84,12 +127,16 @@ impl TryFrom<String> for ChannelName {
         if !(1..=100).contains(&trimmed.chars().count()) {
             return invalid("name must be 1 to 100 characters after trimming");
         }
+        if !unicode::channel_text_ok(trimmed, false) {
+            return invalid("name must not contain control or format characters");
+        }
         Ok(ChannelName(trimmed.to_owned()))
     }
 }
 
 /// A channel's description: `None` when absent, empty or only whitespace;
-/// otherwise at most 1024 characters, as given.
+/// otherwise at most 1024 characters, as given, with no control or format
+/// characters but newlines and tabs.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "Option<String>")]
 pub struct Description(Option<String>);
@@ -101,6 +148,14 @@ impl TryFrom<Option<String>> for Description {
         let text = text.filter(|d| !d.trim().is_empty());
         if text.as_ref().is_some_and(|d| d.chars().count() > 1024) {
             return invalid("description must be at most 1024 characters");
+        }
+        if text
+            .as_ref()
+            .is_some_and(|d| !unicode::channel_text_ok(d, true))
+        {
+            return invalid(
+                "description must not contain control or format characters but newlines and tabs",
+            );
         }
         Ok(Description(text))
     }
@@ -141,7 +196,7 @@ macro_rules! text_accessors {
     )*};
 }
 
-text_accessors!(UserName, Password, ChannelName, MessageContent);
+text_accessors!(Password, ChannelName, MessageContent);
 
 impl Description {
     /// The text, or `None` for no description.
@@ -156,6 +211,45 @@ mod tests {
 
     fn ok<T: TryFrom<String, Error = Invalid>>(s: &str) -> bool {
         T::try_from(s.to_owned()).is_ok()
+    }
+
+    #[test]
+    fn look_alike_user_names_share_a_key() {
+        let key = |s: &str| UserName::try_from(s.to_owned()).unwrap().key().to_owned();
+        assert_eq!(key("admin"), key("Admin"));
+        assert_eq!(key("ace"), key("\u{430}\u{441}\u{435}"), "all Cyrillic");
+        let mixed = unicode::name_key("\u{430}dmin");
+        assert_eq!(key("admin"), mixed, "Cyrillic а, which is refused anyway");
+        assert_ne!(key("admin"), key("admins"));
+        let composed = UserName::try_from("adm\u{ed}n".to_owned()).unwrap();
+        let decomposed = UserName::try_from("admi\u{301}n".to_owned()).unwrap();
+        assert_eq!(composed, decomposed, "held in NFC");
+    }
+
+    #[test]
+    fn invisible_and_mixed_user_names_are_refused() {
+        for bad in ["admin\u{200b}", "\u{202e}admin", "\u{3164}", "p\u{430}ypal"] {
+            assert!(!ok::<UserName>(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn login_names() {
+        assert!(ok::<LoginName>("any old name"));
+        assert!(!ok::<LoginName>(""));
+        assert!(!ok::<LoginName>(&"x".repeat(65)));
+        assert!(!ok::<LoginName>("a\nb"));
+    }
+
+    #[test]
+    fn channel_text_has_no_control_or_format_characters() {
+        assert!(!ok::<ChannelName>("a\u{0}b"));
+        assert!(!ok::<ChannelName>("a\u{1b}[31mb"));
+        assert!(!ok::<ChannelName>("\u{202e}abc"));
+        let parse = |d: &str| Description::try_from(Some(d.to_owned()));
+        assert!(parse("two\nlines\tand a tab").is_ok());
+        assert!(parse("a\u{0}b").is_err());
+        assert!(parse("a\u{202e}b").is_err());
     }
 
     #[test]

@@ -84,12 +84,12 @@ pub fn revocations(conn: &Connection) -> Result<i64, StoreError> {
 
 /// Writes `renewals`, then deletes sessions expired at `prune_before`, in
 /// one transaction (so no renewed session is pruned by its stale stored
-/// expiry); how many were pruned.
+/// expiry); the tokens pruned.
 pub fn renew_and_prune(
     conn: &mut Connection,
     renewals: &[(TokenHash, Timestamp)],
     prune_before: Option<Timestamp>,
-) -> Result<usize, StoreError> {
+) -> Result<Vec<TokenHash>, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     {
         let mut renew = tx.prepare_cached(
@@ -100,8 +100,11 @@ pub fn renew_and_prune(
         }
     }
     let pruned = match prune_before {
-        Some(now) => tx.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now.0])?,
-        None => 0,
+        Some(now) => tx
+            .prepare("DELETE FROM sessions WHERE expires_at <= ?1 RETURNING token_hash")?
+            .query_map([now.0], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?,
+        None => Vec::new(),
     };
     tx.commit()?;
     Ok(pruned)

@@ -6,8 +6,9 @@ use uuid::Uuid;
 
 use super::clock::Timestamp;
 use super::error::{Refusal, StoreError, is_unique_violation};
-use super::names::UserName;
+use super::names::{LoginName, UserName};
 use super::sessions::{self, TokenHash};
+use super::unicode;
 
 /// A user as the API shows it.
 #[derive(Clone, Debug, Serialize)]
@@ -68,8 +69,9 @@ pub fn insert(
 ) -> Result<Uuid, Refusal> {
     let id = Uuid::new_v4();
     conn.execute(
-        "INSERT INTO users (id, name, password, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![id, name.as_str(), hash, now.0],
+        "INSERT INTO users (id, name, name_key, password, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![id, name.as_str(), name.key(), hash, now.0],
     )
     .map_err(|e| unique_or(e, name.as_str()))?;
     Ok(id)
@@ -90,11 +92,15 @@ pub fn register(
     Ok(token)
 }
 
-/// The id and stored password hash of the account named `name`, if any.
-pub fn credentials(conn: &Connection, name: &str) -> Result<Option<(Uuid, String)>, StoreError> {
+/// The id and stored password hash of the account named `name` (as typed,
+/// or in NFC), if any.
+pub fn credentials(
+    conn: &Connection,
+    name: &LoginName,
+) -> Result<Option<(Uuid, String)>, StoreError> {
     Ok(conn
-        .prepare_cached("SELECT id, password FROM users WHERE name = ?1")?
-        .query_row([name], |r| Ok((r.get(0)?, r.get(1)?)))
+        .prepare_cached("SELECT id, password FROM users WHERE name IN (?1, ?2) LIMIT 1")?
+        .query_row(name.forms(), |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?)
 }
 
@@ -124,8 +130,8 @@ pub fn update(
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     if let Some(name) = name {
         tx.execute(
-            "UPDATE users SET name = ?2 WHERE id = ?1",
-            params![id, name.as_str()],
+            "UPDATE users SET name = ?2, name_key = ?3 WHERE id = ?1",
+            params![id, name.as_str(), name.key()],
         )
         .map_err(|e| unique_or(e, name.as_str()))?;
     }
@@ -152,11 +158,30 @@ fn set_password(
     sessions::delete_all_but(conn, id, keep)
 }
 
-/// The id of the account named `name`.
+/// The id of the account named (or with the id) `name`.
 fn id_of(conn: &Connection, name: &str) -> Result<Uuid, Refusal> {
-    conn.query_row("SELECT id FROM users WHERE name = ?1", [name], |r| r.get(0))
-        .optional()?
-        .ok_or_else(|| Refusal::NotFound(format!("no user named {name:?}")))
+    let by_id = Uuid::try_parse(name).ok();
+    conn.query_row(
+        "SELECT id FROM users WHERE name = ?1 OR id = ?2",
+        params![name, by_id],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or_else(|| Refusal::NotFound(format!("no user named {}", name.escape_debug())))
+}
+
+/// Gives names from before migration 4 their key, where no other name
+/// that looks the same has it; called at every start, after migrating.
+pub fn backfill_keys(conn: &Connection) -> rusqlite::Result<()> {
+    let unkeyed: Vec<(Uuid, String)> = conn
+        .prepare("SELECT id, name FROM users WHERE name_key IS NULL ORDER BY created_at")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut set = conn.prepare("UPDATE OR IGNORE users SET name_key = ?2 WHERE id = ?1")?;
+    for (id, name) in unkeyed {
+        set.execute(params![id, unicode::name_key(&name)])?;
+    }
+    Ok(())
 }
 
 /// Changes the password of the account named `name` from outside the

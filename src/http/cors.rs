@@ -35,6 +35,7 @@ pub fn filter(origins: &[String]) -> Option<Cors> {
     let builder: Builder = warp::cors()
         .allow_methods(["GET", "POST", "PATCH", "DELETE"])
         .allow_headers(["authorization", "content-type"])
+        .expose_headers(["retry-after"])
         .max_age(3600);
     let builder = if origins.iter().any(|o| o == "*") {
         builder.allow_any_origin()

@@ -28,6 +28,8 @@ pub enum ApiError {
     NotFound(String),
     /// 405: known path, wrong method.
     MethodNotAllowed,
+    /// 408: the request body did not arrive in time.
+    RequestTimeout,
     /// 409: a unique value is taken.
     AlreadyExists(String),
     /// 413: the body is over the limit.
@@ -37,6 +39,8 @@ pub enum ApiError {
     /// 503: the database is busy past its timeout, or the server is stopping.
     /// The cause is logged.
     Unavailable(Cause),
+    /// 503: too much work waiting (password hashes); try again after this.
+    Overloaded(std::time::Duration),
     /// 500: a bug or a broken disk. The cause is logged, never sent.
     Internal(Cause),
 }
@@ -64,6 +68,7 @@ impl From<Refusal> for ApiError {
             Refusal::Forbidden(why) => ApiError::Forbidden(why),
             Refusal::Taken(why) => ApiError::AlreadyExists(why),
             Refusal::Invalid(why) => ApiError::BadRequest(why),
+            Refusal::Limited(wait) => ApiError::TooManyRequests(wait),
             Refusal::Store(e) => e.into(),
         }
     }
@@ -71,7 +76,10 @@ impl From<Refusal> for ApiError {
 
 impl From<HashError> for ApiError {
     fn from(e: HashError) -> Self {
-        ApiError::Internal(cause(e))
+        match e {
+            HashError::Busy => ApiError::Overloaded(std::time::Duration::from_secs(1)),
+            HashError::Failed(_) => ApiError::Internal(cause(e)),
+        }
     }
 }
 
@@ -111,10 +119,13 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "FORBIDDEN"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"),
+            ApiError::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "REQUEST_TIMEOUT"),
             ApiError::AlreadyExists(_) => (StatusCode::CONFLICT, "ALREADY_EXISTS"),
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
             ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS"),
-            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE"),
+            ApiError::Unavailable(_) | ApiError::Overloaded(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE")
+            }
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR"),
         }
     }
@@ -128,13 +139,15 @@ impl ApiError {
             | ApiError::AlreadyExists(d) => d,
             ApiError::Unauthorized => "a valid bearer token is required",
             ApiError::MethodNotAllowed => "this path does not take that method",
+            ApiError::RequestTimeout => "the request body did not arrive in time",
             ApiError::PayloadTooLarge => {
                 return Some(
                     format!("request bodies are limited to {} KiB", MAX_BODY / 1024).into(),
                 );
             }
-            ApiError::TooManyRequests(_) => "too many failed attempts; see Retry-After",
+            ApiError::TooManyRequests(_) => "too many requests; see Retry-After",
             ApiError::Unavailable(_) => "the server is busy or stopping; try again",
+            ApiError::Overloaded(_) => "the server is busy; see Retry-After",
             ApiError::Internal(_) => return None,
         };
         Some(Cow::Borrowed(text))
@@ -170,7 +183,7 @@ impl ApiError {
             ApiError::Unauthorized => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            ApiError::TooManyRequests(wait) => {
+            ApiError::TooManyRequests(wait) | ApiError::Overloaded(wait) => {
                 // Whole seconds, rounded up: never "0", which invites a retry now.
                 let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));

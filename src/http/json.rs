@@ -12,6 +12,7 @@ use warp::http::{HeaderValue, StatusCode};
 use warp::reply::{Reply, Response};
 
 use super::MAX_BODY;
+use super::body::BodyTimeout;
 use super::error::ApiError;
 
 /// A header's raw value, if the request has it.
@@ -69,7 +70,13 @@ where
     let mut body = BytesMut::with_capacity(expected.min(MAX_BODY));
     let mut stream = std::pin::pin!(stream);
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("reading the body: {e}")))?;
+        let chunk = chunk.map_err(|e| {
+            use std::error::Error;
+            match e.source().and_then(|s| s.downcast_ref::<BodyTimeout>()) {
+                Some(_) => ApiError::RequestTimeout,
+                None => ApiError::BadRequest(format!("reading the body: {e}")),
+            }
+        })?;
         if body.len() + chunk.remaining() > MAX_BODY {
             return Err(ApiError::PayloadTooLarge);
         }

@@ -1,10 +1,12 @@
 //! HTTP plumbing shared by every route: the server loop, JSON in and out,
 //! the error model, CORS and the common filters.
 
+pub mod body;
 pub mod cors;
 pub mod error;
 pub mod filters;
 pub mod json;
+pub mod per_address;
 pub mod server;
 
 /// The largest request body accepted, in bytes (API.md: 64 KiB).

@@ -1,52 +1,74 @@
 //! The HTTP server: accepts connections and runs the warp filter chain on
 //! each request, with what `warp::serve` cannot give: the client's address
 //! and the connection upgrade as request extensions (`warp::addr::remote`
-//! reads an extension that only warp's own server can set), a panic in a handler
-//! answered as the API's 500, `Connection: close` when a request body was
-//! left unread, a timeout on slow request headers, and a bounded wait for
-//! requests in flight at shutdown.
+//! reads an extension that only warp's own server can set), a panic in a
+//! handler answered as the API's 500, `Connection: close` when a request
+//! body was left unread, and a bounded wait for requests in flight at
+//! shutdown. It speaks HTTP/1.1 only, and bounds what one client can hold:
+//! deadlines for the headers (from the accept, and between requests) and
+//! for each body, a header block limit, and a cap on open connections per
+//! address.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use hyper::body::{Body, Frame, SizeHint};
+use hyper::body::Body;
+use hyper::server::conn::http1;
 use hyper::upgrade::OnUpgrade;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tracing::Instrument;
 use warp::filters::BoxedFilter;
 use warp::http::{HeaderValue, Request, header};
 use warp::reply::Response;
 
+use super::body::{BoxError, Tracked};
 use super::error::ApiError;
+use super::per_address::{Held, PerAddress, refuse};
 use crate::sync::lock;
 
-/// A client must send its request headers within this.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// The largest request line plus header block, in bytes: over it, 431.
+const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// Refusals being written at once; past this, a connection over its
+/// address's cap is just dropped.
+const MAX_REFUSING: usize = 256;
+
+/// What one client may hold of the server.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// A client must send a request's line and headers within this, from
+    /// the accept for the first request and from the end of the previous
+    /// response for the next (so it is also the keep-alive idle timeout).
+    pub header_timeout: Duration,
+    /// A request's body must have arrived this long after its headers.
+    pub body_timeout: Duration,
+    /// Open connections, websockets included, from one address; 0 for no
+    /// cap.
+    pub per_address: usize,
+}
 
 /// The peer address of a request's connection (a request extension).
 #[derive(Clone, Copy, Debug)]
 pub struct ClientAddr(pub SocketAddr);
 
 /// The connection upgrade of a request that asked for one (a request
-/// extension): taken once, by the route that accepts the upgrade.
+/// extension): taken once, by the route that accepts the upgrade, with the
+/// connection's place in its address's count, to keep while it is open.
 #[derive(Clone)]
-pub struct UpgradeSlot(Arc<Mutex<Option<OnUpgrade>>>);
+pub struct UpgradeSlot(Arc<Mutex<Option<OnUpgrade>>>, Held);
 
 impl UpgradeSlot {
     /// The upgrade, the first time.
-    pub fn take(&self) -> Option<OnUpgrade> {
-        lock(&self.0).take()
+    pub fn take(&self) -> Option<(OnUpgrade, Held)> {
+        let upgrade = lock(&self.0).take()?;
+        Some((upgrade, self.1.clone()))
     }
 }
 
@@ -55,10 +77,19 @@ impl UpgradeSlot {
 pub async fn serve(
     listener: TcpListener,
     routes: BoxedFilter<(Response,)>,
+    limits: Limits,
     shutdown: impl Future<Output = ()>,
     grace: Duration,
 ) {
-    let graceful = GracefulShutdown::new();
+    // HTTP/1.1 only: no protocol detection, no HTTP/2.
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_header_size(MAX_HEADER_BYTES);
+    // Each connection task holds a receiver until its connection is done.
+    let (stop, _) = watch::channel(());
+    let per_address = PerAddress::default();
+    let refusing = Arc::new(AtomicUsize::new(0));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -73,25 +104,43 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let service = service(routes.clone(), peer);
-        let watcher = graceful.watcher();
+        let Some(held) = per_address.enter(peer.ip(), limits.per_address) else {
+            tracing::debug!(%peer, "too many connections from this address");
+            if refusing.fetch_add(1, Ordering::Relaxed) < MAX_REFUSING {
+                let refusing = refusing.clone();
+                tokio::spawn(async move {
+                    refuse(stream).await;
+                    refusing.fetch_sub(1, Ordering::Relaxed);
+                });
+            } else {
+                refusing.fetch_sub(1, Ordering::Relaxed);
+            }
+            continue;
+        };
+        let service = service(routes.clone(), peer, held, limits.body_timeout);
+        let connection = http
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades();
+        let mut stop = stop.subscribe();
         tokio::spawn(async move {
-            let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
-            builder
-                .http1()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT);
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-            if let Err(e) = watcher.watch(connection).await {
+            let mut connection = std::pin::pin!(connection);
+            let ended = tokio::select! {
+                ended = connection.as_mut() => ended,
+                _ = stop.changed() => {
+                    // Finish the request in flight, then close.
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(e) = ended {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
+            drop(stop);
         });
     }
     drop(listener);
-    if tokio::time::timeout(grace, graceful.shutdown())
-        .await
-        .is_err()
-    {
+    stop.send_replace(());
+    if tokio::time::timeout(grace, stop.closed()).await.is_err() {
         tracing::warn!("requests still running after {grace:?}; stopping anyway");
     }
 }
@@ -100,27 +149,27 @@ pub async fn serve(
 fn service<B>(
     routes: BoxedFilter<(Response,)>,
     peer: SocketAddr,
+    held: Held,
+    body_timeout: Duration,
 ) -> impl hyper::service::Service<Request<B>, Response = Response, Error = Infallible, Future: Send>
 + Send
 + 'static
 where
     B: Body + Send + Sync + Unpin + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B::Error: Into<BoxError>,
 {
     let routes = warp::service(routes);
     hyper::service::service_fn(move |request: Request<B>| {
-        // Only a request with a body has one to leave unread.
-        let read = (!request.body().is_end_stream()).then(|| Arc::new(AtomicBool::new(false)));
-        let mut request = request.map(|body| Tracked {
-            body,
-            read: read.clone(),
-        });
+        let (parts, body) = request.into_parts();
+        let (body, read) = Tracked::new(body, body_timeout);
+        let mut request = Request::from_parts(parts, body);
         request.extensions_mut().insert(ClientAddr(peer));
         if request.headers().contains_key(header::UPGRADE) {
             let upgrade = hyper::upgrade::on(&mut request);
-            request
-                .extensions_mut()
-                .insert(UpgradeSlot(Arc::new(Mutex::new(Some(upgrade)))));
+            request.extensions_mut().insert(UpgradeSlot(
+                Arc::new(Mutex::new(Some(upgrade))),
+                held.clone(),
+            ));
         }
         // For the log, should a handler panic; both clones share, not copy.
         let (method, uri) = (request.method().clone(), request.uri().clone());
@@ -151,37 +200,6 @@ where
 /// The id of the next request, for its span.
 static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
 
-/// A request body that notes when it has been read to its end (`read` is
-/// `None` for a request without a body).
-struct Tracked<B> {
-    body: B,
-    read: Option<Arc<AtomicBool>>,
-}
-
-impl<B: Body + Unpin> Body for Tracked<B> {
-    type Data = B::Data;
-    type Error = B::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let polled = Pin::new(&mut self.body).poll_frame(cx);
-        if let (Poll::Ready(None), Some(read)) = (&polled, &self.read) {
-            read.store(true, Ordering::Relaxed);
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use http_body_util::BodyExt;
@@ -199,7 +217,8 @@ mod tests {
 
     async fn call_with(routes: BoxedFilter<(Response,)>, body: String) -> Response {
         let peer = SocketAddr::from(([192, 0, 2, 7], 4321));
-        service::<String>(routes, peer)
+        let held = PerAddress::default().enter(peer.ip(), 0).expect("no cap");
+        service::<String>(routes, peer, held, Duration::from_secs(5))
             .call(Request::post("/").body(body).unwrap())
             .await
             .unwrap()

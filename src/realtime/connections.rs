@@ -40,11 +40,20 @@ impl Default for Limits {
     }
 }
 
+/// Why the registry ends a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// Its token was revoked (a logout, a changed password, an admin).
+    Revoked,
+    /// Its session expired.
+    Expired,
+}
+
 /// An authenticated connection, as the registry knows it.
 struct Entry {
     user: Uuid,
     token: TokenHash,
-    revoke: oneshot::Sender<()>,
+    end: oneshot::Sender<Ending>,
 }
 
 /// Every open connection.
@@ -67,29 +76,21 @@ impl Default for Connections {
 }
 
 /// A connection's place in the registry: its id, and what completes when
-/// its token is revoked (the registry only ever lets go of the sender to
-/// revoke).
+/// the registry ends it (it only ever lets go of the sender to end it).
 pub struct Registered {
     /// Its key in the registry.
     pub id: u64,
-    /// Completes on revocation.
-    pub revoked: oneshot::Receiver<()>,
+    /// Completes with the reason the connection must close.
+    pub ended: oneshot::Receiver<Ending>,
 }
 
 impl Connections {
     /// Records a connection authenticated as `user` with `token`.
     pub fn register(&self, user: Uuid, token: TokenHash) -> Registered {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (revoke, revoked) = oneshot::channel();
-        self.lock().insert(
-            id,
-            Entry {
-                user,
-                token,
-                revoke,
-            },
-        );
-        Registered { id, revoked }
+        let (end, ended) = oneshot::channel();
+        self.lock().insert(id, Entry { user, token, end });
+        Registered { id, ended }
     }
 
     /// Forgets connection `id`, which is closing.
@@ -98,16 +99,16 @@ impl Connections {
     }
 
     /// Closes the connections that authenticated with `token`.
-    pub fn revoke_token(&self, token: &TokenHash) {
-        self.revoke(|c| c.token == *token);
+    pub fn end_token(&self, token: &TokenHash, why: Ending) {
+        self.end(|c| c.token == *token, why);
     }
 
     /// Closes `user`'s connections, but those authenticated with `keep`.
     pub fn revoke_user_except(&self, user: &Uuid, keep: &TokenHash) {
-        self.revoke(|c| c.user == *user && c.token != *keep);
+        self.end(|c| c.user == *user && c.token != *keep, Ending::Revoked);
     }
 
-    fn revoke(&self, which: impl Fn(&Entry) -> bool) {
+    fn end(&self, which: impl Fn(&Entry) -> bool, why: Ending) {
         let mut all = self.lock();
         let doomed: Vec<u64> = all
             .iter()
@@ -116,7 +117,7 @@ impl Connections {
             .collect();
         for id in doomed {
             if let Some(connection) = all.remove(&id) {
-                let _ = connection.revoke.send(());
+                let _ = connection.end.send(why);
             }
         }
     }

@@ -12,6 +12,7 @@ use crate::app::App;
 use crate::auth::sessions::Session;
 use crate::domain::channels::{self, Channel};
 use crate::domain::names::{ChannelName, Description};
+use crate::http::error::ApiError;
 use crate::http::filters::{authenticated, id, with_app};
 use crate::http::json;
 
@@ -64,14 +65,21 @@ pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
 }
 
 async fn create(app: App, session: Session, body: NewChannel) -> Result<Response, Rejection> {
+    let now = app.clock.now();
+    app.channel_rate
+        .take(session.user_id, now)
+        .map_err(ApiError::TooManyRequests)?;
     let channel = Channel {
         id: Uuid::new_v4(),
         name: body.name.into_string(),
         description: body.description.into_option(),
         owner: session.user_id,
-        created_at: app.clock.now(),
+        created_at: now,
     };
-    let channel = app.writer.create_channel(channel).await?;
+    let channel = app
+        .writer
+        .create_channel(channel, app.channels_per_user)
+        .await?;
     Ok(json::reply(StatusCode::CREATED, &channel))
 }
 

@@ -9,17 +9,18 @@ use warp::{Filter, Rejection};
 use super::user::TokenReply;
 use crate::app::App;
 use crate::auth::sessions::Session;
+use crate::domain::names::LoginName;
 use crate::domain::{sessions, users};
 use crate::http::error::ApiError;
 use crate::http::filters::{authenticated, with_app};
 use crate::http::json;
 use crate::http::server::ClientAddr;
 
-/// Body of login: taken as given, so that names from before today's rules
-/// still sign in.
+/// Body of login. The name is checked only loosely (see [`LoginName`]),
+/// so that names from before today's rules still sign in.
 #[derive(Deserialize)]
 struct Credentials {
-    name: String,
+    name: LoginName,
     password: String,
 }
 
@@ -28,7 +29,7 @@ pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
     let login = warp::path!("user" / "login")
         .and(warp::post())
         .and(with_app(app))
-        .and(warp::ext::optional::<ClientAddr>())
+        .and(warp::ext::get::<ClientAddr>())
         .and(json::body())
         .and_then(login);
     let logout = warp::path!("user" / "logout")
@@ -39,48 +40,37 @@ pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
     login.or(logout).unify().boxed()
 }
 
-async fn login(
-    app: App,
-    client: Option<ClientAddr>,
-    body: Credentials,
-) -> Result<Response, Rejection> {
-    let now = app.clock.now();
-    let address = client.map(|c| c.0.ip());
-    if let Some(address) = address {
-        app.throttle
-            .check_address(address, now)
-            .map_err(ApiError::TooManyRequests)?;
-    }
+async fn login(app: App, client: ClientAddr, body: Credentials) -> Result<Response, Rejection> {
+    let (address, now) = (client.0.ip(), app.clock.now());
+    let throttled = ApiError::TooManyRequests;
+    app.throttle.arrive(address, now).map_err(throttled)?;
+    // Counted as a failure from here on, unless it succeeds.
+    app.throttle.begin(address, now).map_err(throttled)?;
     let name = body.name.clone();
     let found = app
         .db
         .run(move |conn| users::credentials(conn, &name))
         .await?;
-    let (account, checked) = match found {
-        None => (
-            None,
-            Err(ApiError::NotFound(format!("no user named {:?}", body.name))),
-        ),
-        Some((id, stored)) => {
-            app.throttle
-                .check_account(id, now)
-                .map_err(ApiError::TooManyRequests)?;
-            let checked = match app.passwords.verify(body.password, stored).await? {
-                true => Ok(id),
-                false => Err(ApiError::Forbidden("wrong password".into())),
-            };
-            (Some(id), checked)
-        }
+    let failed = |why: ApiError| {
+        // One stable line per failure, for fail2ban and friends; the name
+        // is at most 64 characters, escaped.
+        tracing::warn!("login failed for {:?} from {address}", body.name.as_str());
+        why
     };
-    let id = checked.inspect_err(|_| {
-        if let Some(address) = address {
-            app.throttle.failed(address, account, now);
+    let Some((id, stored)) = found else {
+        let why = format!("no user named {:?}", body.name.as_str());
+        return Err(failed(ApiError::NotFound(why)).into());
+    };
+    app.throttle.against(address, id, now).map_err(throttled)?;
+    match app.passwords.verify(body.password, stored).await {
+        Ok(true) => {}
+        Ok(false) => return Err(failed(ApiError::Forbidden("wrong password".into())).into()),
+        Err(e) => {
+            app.throttle.abandoned(address, id, now);
+            return Err(e.into());
         }
-        // One stable line per failure, for fail2ban and friends.
-        let client = address.map_or_else(|| "unknown".to_owned(), |a| a.to_string());
-        tracing::warn!("login failed for {:?} from {client}", body.name);
-    })?;
-    app.throttle.succeeded(id);
+    }
+    app.throttle.succeeded(address, id, now);
     let now = app.clock.now();
     let token = app
         .db

@@ -16,6 +16,7 @@ use crate::domain::users::{self, User};
 use crate::http::error::ApiError;
 use crate::http::filters::{authenticated, id, with_app};
 use crate::http::json;
+use crate::http::server::ClientAddr;
 
 /// Body of register.
 #[derive(Deserialize)]
@@ -54,6 +55,7 @@ pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
     let register = warp::path!("user" / "register")
         .and(warp::post())
         .and(with_app(app))
+        .and(warp::ext::get::<ClientAddr>())
         .and(json::body())
         .and_then(register);
     let update = warp::path!("user" / "update")
@@ -84,10 +86,13 @@ pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-async fn register(app: App, body: NewAccount) -> Result<Response, Rejection> {
+async fn register(app: App, client: ClientAddr, body: NewAccount) -> Result<Response, Rejection> {
     if !app.registration_open {
         return Err(ApiError::Forbidden("registration is closed on this server".into()).into());
     }
+    app.throttle
+        .arrive(client.0.ip(), app.clock.now())
+        .map_err(ApiError::TooManyRequests)?;
     // Refuse a taken name before paying for a hash; the insert still
     // catches a concurrent registration of the same name.
     let name = body.name.clone();
@@ -128,17 +133,17 @@ async fn update(app: App, session: Session, body: Update) -> Result<Response, Re
             keep: &keep,
         });
     }
-    app.users.remember(&user);
+    app.users.changed(&user);
     Ok(json::reply(StatusCode::OK, &user))
 }
 
 async fn get(app: App, id: Uuid) -> Result<Response, Rejection> {
     let user = match app.users.get(&id) {
-        Some(user) => user,
-        None => {
+        Ok(user) => user,
+        Err(read) => {
             let user = app.db.run(move |conn| users::load(conn, &id)).await?;
             let user = user.ok_or_else(|| ApiError::NotFound(format!("no user with id {id}")))?;
-            app.users.remember(&user);
+            app.users.remember_read(&user, read);
             user
         }
     };

@@ -54,7 +54,7 @@ async fn upgrade(
     if version.as_ref().map(HeaderValue::as_bytes) != Some(b"13") {
         return Err(ApiError::BadRequest("only websocket version 13 is spoken".into()).into());
     }
-    let (Some(key), Some(upgrade)) = (key, slot.and_then(|s| s.take())) else {
+    let (Some(key), Some((upgrade, held))) = (key, slot.and_then(|s| s.take())) else {
         return Err(ApiError::BadRequest("incomplete websocket handshake".into()).into());
     };
     let accept = HeaderValue::from_str(&derive_accept_key(key.as_bytes()))
@@ -69,6 +69,8 @@ async fn upgrade(
                 )
                 .await;
                 connection::run(app, socket).await;
+                // The connection counted against its address until now.
+                drop(held);
             }
             Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),
         }

@@ -233,7 +233,20 @@ async fn refuses_bad_options_before_starting() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kill_9_during_registrations_loses_no_acknowledged_account() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Binary::start(dir.path(), &["--database", "crash.db"]).await;
+    // 24 clients registering at full speed from one address, then 32 logins
+    // at once: a harness, so the per-address limits are lifted (logins count
+    // as failures while they run).
+    let args = [
+        "--database",
+        "crash.db",
+        "--auth-per-minute",
+        "0",
+        "--hash-queue",
+        "0",
+        "--login-attempts",
+        "1000",
+    ];
+    let mut server = Binary::start(dir.path(), &args).await;
     let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
     let http = client();
     let workers: Vec<_> = (0..24)
@@ -277,7 +290,7 @@ async fn a_kill_9_during_registrations_loses_no_acknowledged_account() {
         .unwrap();
     assert_eq!(check, "ok");
 
-    let server = Binary::start(dir.path(), &["--database", "crash.db"]).await;
+    let server = Binary::start(dir.path(), &args).await;
     let mut logged_in = HashSet::new();
     for batch in acknowledged.chunks(32) {
         let logins = batch.iter().map(|name| {

@@ -41,8 +41,17 @@ async fn register_refuses_a_taken_name_with_409() {
         )
         .await
         .assert_error(409, "ALREADY_EXISTS");
-    // Names are exact: another case is another name.
-    server.register("Azuma", "neo").await;
+    // Names that look the same are the same name: another case too.
+    for look_alike in ["Azuma", "AZUMA"] {
+        server
+            .post(
+                "/user/register",
+                None,
+                json!({"name": look_alike, "password": "other"}),
+            )
+            .await
+            .assert_error(409, "ALREADY_EXISTS");
+    }
     // The first account still has its own password.
     server.login("azuma", "neo").await;
     server.stop().await;

@@ -23,7 +23,7 @@ use uuid::Uuid;
 use crate::app::App;
 use crate::domain::error::StoreError;
 use crate::domain::error::chain;
-use crate::realtime::connections::stopping;
+use crate::realtime::connections::{Ending, stopping};
 use crate::realtime::hub::Frame;
 
 /// The largest frame or message a client may send.
@@ -55,6 +55,7 @@ const NOT_AUTHENTICATED: Close = (1008, "not authenticated");
 const IDLE: Close = (1008, "idle");
 const LAGGED: Close = (1008, "lagged");
 const REVOKED: Close = (1008, "token revoked");
+const EXPIRED: Close = (1008, "session expired");
 const SHUTTING_DOWN: Close = (1001, "server shutting down");
 
 /// What the writer sends.
@@ -75,7 +76,7 @@ struct Session {
     id: u64,
     user: Uuid,
     events: broadcast::Receiver<Frame>,
-    revoked: oneshot::Receiver<()>,
+    ended: oneshot::Receiver<Ending>,
 }
 
 /// Serves one upgraded connection until it closes.
@@ -128,7 +129,8 @@ pub(super) async fn run(app: App, socket: Socket) {
                 Signal::Event(Err(broadcast::error::RecvError::Closed)) => {
                     break Some(SHUTTING_DOWN);
                 }
-                Signal::Revoked => break Some(REVOKED),
+                Signal::Ended(Ending::Revoked) => break Some(REVOKED),
+                Signal::Ended(Ending::Expired) => break Some(EXPIRED),
             },
             () = tokio::time::sleep_until(auth_deadline), if session.is_none() => {
                 break Some(NOT_AUTHENTICATED);
@@ -170,7 +172,9 @@ async fn on_text(app: &App, text: &str, session: &mut Option<Session>) -> Option
     let Ok(token) = Uuid::try_parse(&token) else {
         return Some(UNAUTHORIZED);
     };
-    let found = match app.sessions.check(&token).await {
+    // Subscribe before the Welcome, so nothing after it is missed.
+    let events = app.hub.subscribe();
+    let (found, registered) = match app.sessions.check_and_register(&token).await {
         Ok(Some(found)) => found,
         Ok(None) => return Some(UNAUTHORIZED),
         Err(e) => {
@@ -181,14 +185,11 @@ async fn on_text(app: &App, text: &str, session: &mut Option<Session>) -> Option
             });
         }
     };
-    // Subscribe before the Welcome, so nothing after it is missed.
-    let events = app.hub.subscribe();
-    let registered = app.connections.register(found.user_id, found.token_hash);
     *session = Some(Session {
         id: registered.id,
         user: found.user_id,
         events,
-        revoked: registered.revoked,
+        ended: registered.ended,
     });
     // The Status this may publish waits in `events` until the reader's next
     // turn, so the client sees the Welcome first.
@@ -200,9 +201,9 @@ async fn on_text(app: &App, text: &str, session: &mut Option<Session>) -> Option
 enum Signal {
     /// The hub published (or this connection fell too far behind it).
     Event(Result<Frame, broadcast::error::RecvError>),
-    /// The token was revoked (the registry, which holds the sender, only
-    /// ever lets go of it to revoke).
-    Revoked,
+    /// The registry ended the connection (it holds the sender, and only
+    /// ever lets go of it to end the connection).
+    Ended(Ending),
 }
 
 /// The next [`Signal`], once authenticated; never completes before.
@@ -212,7 +213,7 @@ async fn next_signal(session: &mut Option<Session>) -> Signal {
     };
     tokio::select! {
         biased;
-        _ = &mut session.revoked => Signal::Revoked,
+        why = &mut session.ended => Signal::Ended(why.unwrap_or(Ending::Revoked)),
         event = session.events.recv() => Signal::Event(event),
     }
 }
