@@ -344,18 +344,29 @@ impl Binary {
 
     /// Reads stderr lines until one contains all of `needles`.
     pub async fn wait_for_log(&mut self, needles: &[&str]) -> String {
+        let mut lines = self.lines_until(needles).await;
+        lines.pop().expect("the matching line")
+    }
+
+    /// Reads stderr lines until one contains all of `needles`; every line
+    /// read, that one last.
+    pub async fn lines_until(&mut self, needles: &[&str]) -> Vec<String> {
+        let mut seen = Vec::new();
         tokio::time::timeout(Duration::from_secs(30), async {
             loop {
                 let line = self.log.recv().await.unwrap_or_else(|| {
                     panic!("azuma's stderr closed before a line with {needles:?}")
                 });
-                if needles.iter().all(|n| line.contains(n)) {
-                    return line;
+                let found = needles.iter().all(|n| line.contains(n));
+                seen.push(line);
+                if found {
+                    return;
                 }
             }
         })
         .await
-        .unwrap_or_else(|_| panic!("no log line with {needles:?} within 30 s"))
+        .unwrap_or_else(|_| panic!("no log line with {needles:?} within 30 s"));
+        seen
     }
 }
 
