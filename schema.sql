@@ -71,3 +71,66 @@ INSERT INTO meta (key, value) VALUES ('revocations', 0);
 ALTER TABLE users ADD COLUMN name_key TEXT;
 CREATE UNIQUE INDEX users_by_name_key ON users (name_key);
 CREATE INDEX channels_by_owner ON channels (owner);
+
+-- migration 5: edits, deletes, search and read markers.
+-- A deleted message leaves `messages` (its content is gone, and with
+-- PRAGMA secure_delete the bytes are zeroed); its id and place stay in
+-- message_tombstones, so it is still a valid history cursor. seq is never
+-- reused: new messages take one past the highest of both tables.
+ALTER TABLE messages ADD COLUMN edited_at INTEGER;
+
+CREATE TABLE message_tombstones (
+    seq     INTEGER NOT NULL PRIMARY KEY,
+    id      BLOB    NOT NULL UNIQUE,
+    channel INTEGER NOT NULL REFERENCES channels (seq) ON DELETE CASCADE
+) STRICT;
+CREATE INDEX message_tombstones_by_channel ON message_tombstones (channel);
+
+-- Full-text search over the messages' current content, kept in step by
+-- triggers in the same transaction as each write. Case and diacritics are
+-- folded; prefix indexes keep a one- or two-letter last word fast; deleted
+-- entries are removed from the index itself, not only hidden.
+CREATE VIRTUAL TABLE messages_fts USING fts5 (
+    content,
+    content = 'messages',
+    content_rowid = 'seq',
+    tokenize = 'unicode61 remove_diacritics 2',
+    prefix = '1 2'
+);
+INSERT INTO messages_fts (messages_fts, rank) VALUES ('secure-delete', 1);
+INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
+
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts (rowid, content) VALUES (new.seq, new.content);
+END;
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, content)
+    VALUES ('delete', old.seq, old.content);
+END;
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, content)
+    VALUES ('delete', old.seq, old.content);
+    INSERT INTO messages_fts (rowid, content) VALUES (new.seq, new.content);
+END;
+
+-- Where each user has read up to in each channel; a marker only moves
+-- forward. `seq` orders, `message` is the id the API shows.
+CREATE TABLE read_markers (
+    user    BLOB    NOT NULL,
+    channel INTEGER NOT NULL REFERENCES channels (seq) ON DELETE CASCADE,
+    seq     INTEGER NOT NULL,
+    message BLOB    NOT NULL,
+    PRIMARY KEY (user, channel)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX read_markers_by_channel ON read_markers (channel);
+
+-- For channels a user never marked, unread counts start where the history
+-- stood when the account was made. Messages are stamped in seq order, so
+-- for accounts made before this migration that is the last message older
+-- than the account.
+ALTER TABLE users ADD COLUMN first_seq INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX temp_messages_by_time ON messages (created_at);
+UPDATE users SET first_seq = coalesce((
+    SELECT seq FROM messages WHERE created_at < users.created_at
+    ORDER BY created_at DESC LIMIT 1), 0);
+DROP INDEX temp_messages_by_time;

@@ -14,6 +14,7 @@ use crate::domain::user_cache::UserCache;
 use crate::realtime::connections::{Connections, Limits};
 use crate::realtime::hub::Hub;
 use crate::realtime::presence::Presence;
+use crate::realtime::typing::Typing;
 use crate::writer::Writer;
 
 /// The application's state.
@@ -26,6 +27,7 @@ pub struct State {
     pub users: UserCache,
     pub writer: Writer,
     pub presence: Presence,
+    pub typing: Typing,
     pub connections: Arc<Connections>,
     pub realtime: Limits,
     pub registration_open: bool,

@@ -102,6 +102,7 @@ impl Server {
             users: domain::user_cache::UserCache::default(),
             writer,
             presence: realtime::presence::Presence::default(),
+            typing: realtime::typing::Typing::default(),
             connections,
             realtime: config.realtime.clone(),
             registration_open: config.registration_open,

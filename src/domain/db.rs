@@ -279,6 +279,8 @@ fn open_flags() -> OpenFlags {
 fn configure(conn: &mut Connection, sync: SyncMode) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // A deleted message's bytes are overwritten, not left in free pages.
+    conn.pragma_update(None, "secure_delete", "ON")?;
     conn.pragma_update(None, "synchronous", sync.pragma())
 }
 

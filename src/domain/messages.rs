@@ -1,4 +1,5 @@
-//! Messages and their storage: sending, and a channel's history in pages.
+//! Messages and their storage: sending, editing, deleting, and a channel's
+//! history in pages.
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
@@ -6,11 +7,11 @@ use uuid::Uuid;
 
 use super::channels;
 use super::clock::Timestamp;
-use super::error::Refusal;
+use super::error::{Refusal, StoreError};
 use super::names::MessageContent;
 
 /// A message as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Message {
     /// The message's id.
     pub id: Uuid,
@@ -18,10 +19,29 @@ pub struct Message {
     pub author: Uuid,
     /// Where.
     pub channel: Uuid,
-    /// What, as sent.
+    /// What it says now.
     pub content: String,
     /// When it was stored.
     pub created_at: Timestamp,
+    /// When it was last edited, or `null`.
+    pub edited_at: Option<Timestamp>,
+}
+
+/// Where a message is stored: its channel's and its own sequence numbers.
+#[derive(Clone, Copy, Debug)]
+pub struct Place {
+    /// The channel's.
+    pub channel_seq: i64,
+    /// The message's, which history follows.
+    pub seq: i64,
+}
+
+/// A deleted message: what its `MessageDeleted` event names.
+pub struct Deleted {
+    /// The message's id.
+    pub id: Uuid,
+    /// Its channel's id.
+    pub channel: Uuid,
 }
 
 /// Which slice of a channel's history to return.
@@ -49,6 +69,23 @@ pub const DEFAULT_LIMIT: u32 = 50;
 /// The most messages one page holds.
 pub const MAX_LIMIT: u32 = 100;
 
+/// The refusal for an unknown (or deleted) message `id`.
+pub fn not_found(id: &Uuid) -> Refusal {
+    Refusal::NotFound(format!("no message with id {id}"))
+}
+
+/// The highest storage sequence number of any message there is or was (0
+/// for none). New messages take the next one, so that a deleted message's
+/// place is never taken.
+pub fn newest_seq(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT max(coalesce((SELECT max(seq) FROM messages), 0),
+                        coalesce((SELECT max(seq) FROM message_tombstones), 0))",
+        )?
+        .query_row([], |r| r.get(0))?)
+}
+
 /// Stores `content` from `author` in channel `channel`, stamped `now`.
 pub fn insert(
     conn: &Connection,
@@ -56,7 +93,7 @@ pub fn insert(
     author: Uuid,
     content: MessageContent,
     now: Timestamp,
-) -> Result<Message, Refusal> {
+) -> Result<(Message, Place), Refusal> {
     let Some(channel_seq) = channels::seq(conn, &channel)? else {
         return Err(channels::not_found(&channel));
     };
@@ -66,26 +103,111 @@ pub fn insert(
         channel,
         content: content.into_string(),
         created_at: now,
+        edited_at: None,
     };
+    let seq = newest_seq(conn)? + 1;
     conn.prepare_cached(
-        "INSERT INTO messages (id, channel, author, content, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO messages (seq, id, channel, author, content, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![
+        seq,
         message.id,
         channel_seq,
         message.author,
         message.content,
         message.created_at.0
     ])?;
+    Ok((message, Place { channel_seq, seq }))
+}
+
+/// Columns read by [`from_row`], with the channel's id from a join.
+const COLUMNS: &str = "m.id, m.author, c.id, m.content, m.created_at, m.edited_at FROM messages m
+     JOIN channels c ON c.seq = m.channel";
+
+fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
+    Ok(Message {
+        id: r.get(0)?,
+        author: r.get(1)?,
+        channel: r.get(2)?,
+        content: r.get(3)?,
+        created_at: Timestamp(r.get(4)?),
+        edited_at: r.get::<_, Option<i64>>(5)?.map(Timestamp),
+    })
+}
+
+/// The message `id`, unless it does not exist or was deleted.
+pub fn load(conn: &Connection, id: &Uuid) -> Result<Option<Message>, StoreError> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {COLUMNS} WHERE m.id = ?1"))?
+        .query_row([id], from_row)
+        .optional()?)
+}
+
+/// Replaces the content of message `id`, if `by` wrote it.
+pub fn edit(
+    conn: &Connection,
+    id: &Uuid,
+    by: &Uuid,
+    content: MessageContent,
+    now: Timestamp,
+) -> Result<Message, Refusal> {
+    let mut message = load(conn, id)?.ok_or_else(|| not_found(id))?;
+    if message.author != *by {
+        return Err(Refusal::Forbidden(
+            "only the message's author may edit it".into(),
+        ));
+    }
+    message.content = content.into_string();
+    message.edited_at = Some(now);
+    conn.prepare_cached("UPDATE messages SET content = ?2, edited_at = ?3 WHERE id = ?1")?
+        .execute(params![id, message.content, now.0])?;
     Ok(message)
 }
 
+/// Deletes message `id`, if `by` wrote it or owns its channel: the row and
+/// its search entry go (the content with them), a tombstone keeps its place.
+pub fn delete(conn: &Connection, id: &Uuid, by: &Uuid) -> Result<Deleted, Refusal> {
+    let found: Option<(i64, Uuid, i64, Uuid, Uuid)> = conn
+        .prepare_cached(
+            "SELECT m.seq, m.author, m.channel, c.id, c.owner FROM messages m
+             JOIN channels c ON c.seq = m.channel WHERE m.id = ?1",
+        )?
+        .query_row([id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .optional()?;
+    let (seq, author, channel_seq, channel, owner) = found.ok_or_else(|| not_found(id))?;
+    if *by != author && *by != owner {
+        return Err(Refusal::Forbidden(
+            "only the message's author or the channel's owner may delete it".into(),
+        ));
+    }
+    conn.prepare_cached("DELETE FROM messages WHERE seq = ?1")?
+        .execute([seq])?;
+    conn.prepare_cached("INSERT INTO message_tombstones (seq, id, channel) VALUES (?1, ?2, ?3)")?
+        .execute(params![seq, id, channel_seq])?;
+    Ok(Deleted { id: *id, channel })
+}
+
+/// The storage sequence number of message `id` in channel `channel_seq`,
+/// deleted or not: a message's place stays a valid cursor.
+pub fn seq_in(conn: &Connection, id: &Uuid, channel_seq: i64) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT seq FROM messages WHERE id = ?1 AND channel = ?2
+             UNION ALL
+             SELECT seq FROM message_tombstones WHERE id = ?1 AND channel = ?2",
+        )?
+        .query_row(params![id, channel_seq], |r| r.get(0))
+        .optional()?)
+}
+
 /// The newest `?3` messages of channel `?1` below seq `?2`, newest first.
-const NEWEST_BEFORE: &str = "SELECT id, author, content, created_at FROM messages
+const NEWEST_BEFORE: &str = "SELECT id, author, content, created_at, edited_at FROM messages
     WHERE channel = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3";
 /// The oldest `?3` messages of channel `?1` above seq `?2`.
-const OLDEST_AFTER: &str = "SELECT id, author, content, created_at FROM messages
+const OLDEST_AFTER: &str = "SELECT id, author, content, created_at, edited_at FROM messages
     WHERE channel = ?1 AND seq > ?2 ORDER BY seq ASC LIMIT ?3";
 
 /// One page of channel `channel_id`'s history, oldest first, read from one
@@ -100,9 +222,7 @@ pub fn history(
         return Err(channels::not_found(&channel_id));
     };
     let cursor_seq = |id: &Uuid| -> Result<i64, Refusal> {
-        tx.prepare_cached("SELECT seq FROM messages WHERE id = ?1 AND channel = ?2")?
-            .query_row(params![id, channel_seq], |r| r.get(0))
-            .optional()?
+        seq_in(&tx, id, channel_seq)?
             .ok_or_else(|| Refusal::Invalid(format!("{id} is not a message of this channel")))
     };
     let (sql, from, newest_first) = match &page.cursor {
@@ -119,6 +239,7 @@ pub fn history(
                 channel: channel_id,
                 content: r.get(2)?,
                 created_at: Timestamp(r.get(3)?),
+                edited_at: r.get::<_, Option<i64>>(4)?.map(Timestamp),
             })
         })?;
         rows.collect::<rusqlite::Result<Vec<_>>>()?

@@ -90,6 +90,18 @@ pub fn name_key(nfc_name: &str) -> String {
     unicode_security::skeleton(&folded).collect()
 }
 
+/// Whether `c` belongs inside a word, as the search index splits text:
+/// letters, digits and the marks that go with them.
+pub fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric()
+        || matches!(
+            CodePointMapData::<GeneralCategory>::new().get(c),
+            GeneralCategory::NonspacingMark
+                | GeneralCategory::SpacingMark
+                | GeneralCategory::EnclosingMark
+        )
+}
+
 /// Channel name / description character check: no control (Cc) or format
 /// (Cf) characters, except `\n` and `\t` when `allow_newline_tab`.
 pub fn channel_text_ok(s: &str, allow_newline_tab: bool) -> bool {

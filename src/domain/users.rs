@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::clock::Timestamp;
 use super::error::{Refusal, StoreError, is_unique_violation};
+use super::messages;
 use super::names::{LoginName, UserName};
 use super::sessions::{self, TokenHash};
 use super::unicode;
@@ -68,10 +69,12 @@ pub fn insert(
     now: Timestamp,
 ) -> Result<Uuid, Refusal> {
     let id = Uuid::new_v4();
+    // Unread counts start from the history as it stands now.
+    let first_seq = messages::newest_seq(conn)?;
     conn.execute(
-        "INSERT INTO users (id, name, name_key, password, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![id, name.as_str(), name.key(), hash, now.0],
+        "INSERT INTO users (id, name, name_key, password, created_at, first_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![id, name.as_str(), name.key(), hash, now.0, first_seq],
     )
     .map_err(|e| unique_or(e, name.as_str()))?;
     Ok(id)

@@ -1,5 +1,6 @@
 //! The one place realtime fan-out starts: handlers publish [`Event`]s, each
-//! serialised once into a frame that every subscriber shares.
+//! serialised once into a frame that every subscriber shares. A frame says
+//! whom it is for; each connection skips what is not for its user.
 
 use std::sync::Mutex;
 
@@ -15,12 +16,38 @@ use crate::sync::lock;
 /// Undelivered frames a subscriber may fall behind by before it lags.
 const CAPACITY: usize = 1024;
 
-/// Something every connected client hears about.
+/// Something connected clients hear about.
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", content = "content")]
 pub enum Event<'a> {
     /// A message was stored.
     Message(&'a Message),
+    /// A message was edited.
+    MessageUpdated(&'a Message),
+    /// A message was deleted.
+    MessageDeleted {
+        /// The message's id.
+        id: Uuid,
+        /// Its channel's id.
+        channel: Uuid,
+    },
+    /// A user's read marker moved: for that user's connections only.
+    ReadMarker {
+        /// Whose.
+        #[serde(skip)]
+        user: Uuid,
+        /// In which channel.
+        channel: Uuid,
+        /// The last message read.
+        message: Uuid,
+    },
+    /// A user is typing in a channel: for everyone else.
+    Typing {
+        /// Where.
+        channel: Uuid,
+        /// Who.
+        user: Uuid,
+    },
     /// A channel was created.
     ChannelCreated(&'a Channel),
     /// A channel and its messages were deleted.
@@ -37,8 +64,47 @@ pub enum Event<'a> {
     },
 }
 
-/// A serialised event, shared (not copied) by every subscriber.
-pub type Frame = tokio_tungstenite::tungstenite::Utf8Bytes;
+/// Whom a frame is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Audience {
+    /// Every authenticated connection.
+    Everyone,
+    /// One user's connections.
+    Only(Uuid),
+    /// Everyone's but one user's.
+    AllBut(Uuid),
+}
+
+impl Audience {
+    /// Whether connections of `user` get the frame.
+    pub fn includes(self, user: &Uuid) -> bool {
+        match self {
+            Audience::Everyone => true,
+            Audience::Only(only) => only == *user,
+            Audience::AllBut(other) => other != *user,
+        }
+    }
+}
+
+impl Event<'_> {
+    fn audience(&self) -> Audience {
+        match self {
+            Event::ReadMarker { user, .. } => Audience::Only(*user),
+            Event::Typing { user, .. } => Audience::AllBut(*user),
+            _ => Audience::Everyone,
+        }
+    }
+}
+
+/// A serialised event, shared (not copied) by every subscriber, and whom
+/// it is for.
+#[derive(Clone, Debug)]
+pub struct Frame {
+    /// The JSON text.
+    pub text: tokio_tungstenite::tungstenite::Utf8Bytes,
+    /// Whom it is for.
+    pub to: Audience,
+}
 
 /// The publisher.
 pub struct Hub {
@@ -79,7 +145,10 @@ impl Hub {
         }
         match serde_json::to_string(event) {
             // No receivers left since the check is fine: nobody to tell.
-            Ok(frame) => drop(self.frames.send(Frame::from(frame))),
+            Ok(text) => drop(self.frames.send(Frame {
+                text: text.into(),
+                to: event.audience(),
+            })),
             Err(e) => tracing::error!(error = %e, "cannot serialise an event"),
         }
     }
@@ -107,12 +176,37 @@ mod tests {
         }
         for id in ids {
             let frame = frames.try_recv().unwrap();
+            assert_eq!(frame.to, Audience::Everyone);
             assert_eq!(
-                frame.as_str(),
+                frame.text.as_str(),
                 format!(r#"{{"type":"ChannelDeleted","content":{{"id":"{id}"}}}}"#)
             );
         }
         assert!(frames.try_recv().is_err());
+    }
+
+    #[test]
+    fn markers_go_to_their_user_and_typing_to_the_others() {
+        let hub = Hub::default();
+        let mut frames = hub.subscribe();
+        let (me, you) = (Uuid::new_v4(), Uuid::new_v4());
+        let (channel, message) = (Uuid::new_v4(), Uuid::new_v4());
+        hub.publish(&Event::ReadMarker {
+            user: me,
+            channel,
+            message,
+        });
+        hub.publish(&Event::Typing { channel, user: me });
+        let marker = frames.try_recv().unwrap();
+        assert!(marker.to.includes(&me) && !marker.to.includes(&you));
+        assert_eq!(
+            marker.text.as_str(),
+            format!(
+                r#"{{"type":"ReadMarker","content":{{"channel":"{channel}","message":"{message}"}}}}"#
+            )
+        );
+        let typing = frames.try_recv().unwrap();
+        assert!(!typing.to.includes(&me) && typing.to.includes(&you));
     }
 
     #[test]

@@ -5,3 +5,4 @@
 pub mod connections;
 pub mod hub;
 pub mod presence;
+pub mod typing;

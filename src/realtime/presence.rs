@@ -118,7 +118,7 @@ mod tests {
     fn next(
         frames: &mut tokio::sync::broadcast::Receiver<crate::realtime::hub::Frame>,
     ) -> Option<String> {
-        frames.try_recv().ok().map(|f| f.as_str().to_owned())
+        frames.try_recv().ok().map(|f| f.text.as_str().to_owned())
     }
 
     #[test]

@@ -62,15 +62,20 @@ fn page(query: HistoryQuery) -> Result<Page, ApiError> {
         (None, Some(id)) => Cursor::After(parse_id(&id, "after")?),
         (None, None) => Cursor::Newest,
     };
-    let limit = match query.limit {
-        None => DEFAULT_LIMIT,
+    let limit = parse_limit(query.limit)?;
+    Ok(Page { cursor, limit })
+}
+
+/// A page size, as history and search take it: 1 to 100, 50 if absent.
+pub fn parse_limit(limit: Option<String>) -> Result<u32, ApiError> {
+    match limit {
+        None => Ok(DEFAULT_LIMIT),
         Some(text) => text
             .parse()
             .ok()
             .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| ApiError::BadRequest(format!("limit must be from 1 to {MAX_LIMIT}")))?,
-    };
-    Ok(Page { cursor, limit })
+            .ok_or_else(|| ApiError::BadRequest(format!("limit must be from 1 to {MAX_LIMIT}"))),
+    }
 }
 
 #[cfg(test)]

@@ -9,14 +9,18 @@
 //! | `POST /user/login`, `POST /user/logout` | `session` |
 //! | `POST /user/status/set` | `status` |
 //! | `POST /channel`, `GET /channel`, `GET /channel/{id}`, `DELETE /channel` | `channel` |
-//! | `POST /message/send` | `message` |
+//! | `POST /message/send`, `GET`, `PATCH`, `DELETE /message/{id}` | `message` |
+//! | `GET /message/search` | `search` |
 //! | `GET /channel/{id}/messages` | `history` |
+//! | `POST /channel/{id}/read`, `GET /user/self/unread` | `read` |
 //! | `GET /init_ws` | `ws` |
 
 mod channel;
 mod history;
 mod index;
 mod message;
+mod read;
+mod search;
 mod session;
 mod status;
 mod user;
@@ -44,6 +48,10 @@ pub fn api(app: &App, cors_origins: &[String]) -> BoxedFilter<(Response,)> {
         .or(history::routes(app))
         .unify()
         .or(message::routes(app))
+        .unify()
+        .or(search::routes(app))
+        .unify()
+        .or(read::routes(app))
         .unify()
         .or(ws::routes(app))
         .unify()

@@ -502,6 +502,16 @@ impl WsClient {
         }
     }
 
+    /// The next frame not of type `kind`.
+    pub async fn next_but(&mut self, kind: &str) -> Value {
+        loop {
+            let frame = self.next().await;
+            if frame["type"] != kind {
+                return frame;
+            }
+        }
+    }
+
     /// The next frame of type `kind`, skipping others (such as `Status`).
     pub async fn next_of(&mut self, kind: &str) -> Value {
         loop {

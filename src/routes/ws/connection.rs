@@ -21,10 +21,11 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use uuid::Uuid;
 
 use crate::app::App;
+use crate::domain::channels;
 use crate::domain::error::StoreError;
 use crate::domain::error::chain;
 use crate::realtime::connections::{Ending, stopping};
-use crate::realtime::hub::Frame;
+use crate::realtime::hub::{Event, Frame};
 
 /// The largest frame or message a client may send.
 const MAX_INCOMING: usize = 64 * 1024;
@@ -48,6 +49,7 @@ const UNAUTHORIZED: &str = r#"{"type":"Error","content":{"message":"UNAUTHORIZED
 const BAD_REQUEST: &str = r#"{"type":"Error","content":{"message":"BAD_REQUEST"}}"#;
 const UNAVAILABLE: &str = r#"{"type":"Error","content":{"message":"SERVICE_UNAVAILABLE"}}"#;
 const INTERNAL: &str = r#"{"type":"Error","content":{"message":"INTERNAL_SERVER_ERROR"}}"#;
+const NOT_FOUND: &str = r#"{"type":"Error","content":{"message":"NOT_FOUND"}}"#;
 
 /// Why the server ends a connection: a close code and reason.
 type Close = (u16, &'static str);
@@ -61,7 +63,7 @@ const SHUTTING_DOWN: Close = (1001, "server shutting down");
 /// What the writer sends.
 enum Outbound {
     Text(&'static str),
-    Frame(Frame),
+    Frame(Utf8Bytes),
     Ping,
 }
 
@@ -69,6 +71,7 @@ enum Outbound {
 #[serde(tag = "type", content = "content")]
 enum ClientFrame {
     Authenticate { token: String },
+    Typing { channel: String },
 }
 
 /// A user who has authenticated on this connection.
@@ -122,9 +125,12 @@ pub(super) async fn run(app: App, socket: Socket) {
                 }
             }
             signal = next_signal(&mut session) => match signal {
-                Signal::Event(Ok(frame)) => if queue.try_send(Outbound::Frame(frame)).is_err() {
-                    break Some(LAGGED);
-                },
+                Signal::Event(Ok(frame)) => {
+                    let mine = session.as_ref().is_some_and(|s| frame.to.includes(&s.user));
+                    if mine && queue.try_send(Outbound::Frame(frame.text)).is_err() {
+                        break Some(LAGGED);
+                    }
+                }
                 Signal::Event(Err(broadcast::error::RecvError::Lagged(_))) => break Some(LAGGED),
                 Signal::Event(Err(broadcast::error::RecvError::Closed)) => {
                     break Some(SHUTTING_DOWN);
@@ -163,13 +169,54 @@ pub(super) async fn run(app: App, socket: Socket) {
 
 /// Handles a text frame; returns the reply, if any.
 async fn on_text(app: &App, text: &str, session: &mut Option<Session>) -> Option<&'static str> {
-    let Ok(ClientFrame::Authenticate { token }) = serde_json::from_str(text) else {
+    match serde_json::from_str(text) {
+        Ok(ClientFrame::Authenticate { token }) => authenticate(app, &token, session).await,
+        Ok(ClientFrame::Typing { channel }) => match session {
+            Some(session) => typing(app, &channel, session.user).await,
+            None => Some(UNAUTHORIZED),
+        },
+        Err(_) => Some(BAD_REQUEST),
+    }
+}
+
+/// Relays that `user` is typing in `channel` to everyone else, unless they
+/// did so moments ago (then the frame is dropped without a word).
+async fn typing(app: &App, channel: &str, user: Uuid) -> Option<&'static str> {
+    let Ok(channel) = Uuid::try_parse(channel) else {
         return Some(BAD_REQUEST);
     };
+    if !app.typing.relay(user, channel, std::time::Instant::now()) {
+        return None;
+    }
+    match app.db.run(move |conn| channels::seq(conn, &channel)).await {
+        Ok(Some(_)) => {
+            app.hub.publish(&Event::Typing { channel, user });
+            None
+        }
+        Ok(None) => Some(NOT_FOUND),
+        Err(e) => Some(store_failure(&e)),
+    }
+}
+
+/// The error frame for a storage failure, which is logged.
+fn store_failure(e: &StoreError) -> &'static str {
+    tracing::warn!(cause = %chain(e), "a websocket frame failed");
+    match e {
+        StoreError::Busy(_) => UNAVAILABLE,
+        StoreError::Failed(_) => INTERNAL,
+    }
+}
+
+/// Authenticates the connection with `token`.
+async fn authenticate(
+    app: &App,
+    token: &str,
+    session: &mut Option<Session>,
+) -> Option<&'static str> {
     if session.is_some() {
         return Some(BAD_REQUEST);
     }
-    let Ok(token) = Uuid::try_parse(&token) else {
+    let Ok(token) = Uuid::try_parse(token) else {
         return Some(UNAUTHORIZED);
     };
     // Subscribe before the Welcome, so nothing after it is missed.
@@ -177,13 +224,7 @@ async fn on_text(app: &App, text: &str, session: &mut Option<Session>) -> Option
     let (found, registered) = match app.sessions.check_and_register(&token).await {
         Ok(Some(found)) => found,
         Ok(None) => return Some(UNAUTHORIZED),
-        Err(e) => {
-            tracing::warn!(cause = %chain(&e), "cannot check a websocket's token");
-            return Some(match e {
-                StoreError::Busy(_) => UNAVAILABLE,
-                StoreError::Failed(_) => INTERNAL,
-            });
-        }
+        Err(e) => return Some(store_failure(&e)),
     };
     *session = Some(Session {
         id: registered.id,

@@ -1,66 +1,30 @@
 //! The single writer: one thread that takes every write whose events must
-//! go out in commit order (messages, channels created and deleted), and
-//! commits all that are waiting in one transaction (group commit). Each
+//! go out in commit order (messages sent, edited and deleted, read markers,
+//! channels created and deleted), and commits all that are waiting in one
+//! transaction (group commit). Each
 //! caller is answered only after that commit, so every answer is as durable
 //! as before, but one disk sync serves every write that arrived while the
 //! last one ran: throughput grows with concurrency.
 
+mod writes;
+
 use std::sync::Arc;
 use std::sync::mpsc;
-use std::time::Duration;
 
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::oneshot;
 use uuid::Uuid;
+use writes::{Reply, Stored, Write};
 
-use crate::domain::channels::{self, Channel};
+use crate::domain::channels::Channel;
 use crate::domain::clock::Clock;
 use crate::domain::error::{Refusal, StoreError, cause};
-use crate::domain::messages::{self, Message};
+use crate::domain::messages::Message;
 use crate::domain::names::MessageContent;
 use crate::realtime::hub::{Event, Hub};
 
 /// Most writes committed in one transaction.
 const MAX_BATCH: usize = 512;
-
-/// A write waiting for the writer.
-enum Write {
-    Send {
-        channel: Uuid,
-        author: Uuid,
-        content: MessageContent,
-    },
-    /// A channel, unless its owner has this many (0: no limit).
-    CreateChannel(Channel, u32),
-    DeleteChannel {
-        id: Uuid,
-        by: Uuid,
-    },
-}
-
-/// Where a write's result goes: one kind per kind of write.
-enum Reply {
-    Message(oneshot::Sender<Result<Message, Refusal>>),
-    Channel(oneshot::Sender<Result<Channel, Refusal>>),
-    Done(oneshot::Sender<Result<(), Refusal>>),
-}
-
-/// What a write stored: its result, and the event it publishes.
-enum Stored {
-    Message(Message),
-    Channel(Channel),
-    ChannelDeleted(Uuid),
-}
-
-impl Stored {
-    fn event(&self) -> Event<'_> {
-        match self {
-            Stored::Message(m) => Event::Message(m),
-            Stored::Channel(c) => Event::ChannelCreated(c),
-            Stored::ChannelDeleted(id) => Event::ChannelDeleted { id: *id },
-        }
-    }
-}
 
 /// The handle callers write through; the thread ends when it is dropped.
 pub struct Writer {
@@ -90,6 +54,36 @@ impl Writer {
             content,
         };
         self.submit(write, Reply::Message).await
+    }
+
+    /// Replaces the content of message `id`, if `by` wrote it, and publishes
+    /// that.
+    pub async fn edit(
+        &self,
+        id: Uuid,
+        by: Uuid,
+        content: MessageContent,
+    ) -> Result<Message, Refusal> {
+        self.submit(Write::Edit { id, by, content }, Reply::Message)
+            .await
+    }
+
+    /// Deletes message `id`, if `by` wrote it or owns its channel, and
+    /// publishes that.
+    pub async fn delete_message(&self, id: Uuid, by: Uuid) -> Result<(), Refusal> {
+        self.submit(Write::DeleteMessage { id, by }, Reply::Done)
+            .await
+    }
+
+    /// Moves `user`'s read marker in `channel` forward to `message`, and
+    /// tells the user's connections if it moved.
+    pub async fn mark_read(&self, user: Uuid, channel: Uuid, message: Uuid) -> Result<(), Refusal> {
+        let write = Write::MarkRead {
+            user,
+            channel,
+            message,
+        };
+        self.submit(write, Reply::Done).await
     }
 
     /// Stores a new channel and publishes it, unless its owner already owns
@@ -155,7 +149,9 @@ fn commit(
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut results = Vec::with_capacity(writes.len());
     for write in writes {
-        match apply(&tx, write, clock) {
+        // Stamped under the write lock, so times follow storage order (as far
+        // as the clock does; the order itself never depends on it).
+        match write.apply(&tx, clock.now()) {
             // The transaction is in doubt: dropping it rolls it back.
             Err(Refusal::Store(e)) => return Err(e),
             result => results.push(result),
@@ -164,54 +160,8 @@ fn commit(
     let events: Vec<Event<'_>> = results
         .iter()
         .filter_map(|result| result.as_ref().ok())
-        .map(Stored::event)
+        .flat_map(Stored::events)
         .collect();
     hub.commit_and_publish(tx, &events)?;
     Ok(results)
-}
-
-/// Stores one write.
-fn apply(conn: &Connection, write: Write, clock: &Clock) -> Result<Stored, Refusal> {
-    match write {
-        Write::Send {
-            channel,
-            author,
-            content,
-        } => {
-            // Stamped under the write lock, so times follow storage order (as
-            // far as the clock does; the order itself never depends on it).
-            messages::insert(conn, channel, author, content, clock.now()).map(Stored::Message)
-        }
-        Write::CreateChannel(channel, most) => {
-            if most > 0 && channels::owned_by(conn, &channel.owner)? >= i64::from(most) {
-                // Deleting one frees a place; otherwise, no sooner than an hour.
-                return Err(Refusal::Limited(Duration::from_secs(3600)));
-            }
-            channels::insert(conn, &channel)?;
-            Ok(Stored::Channel(channel))
-        }
-        Write::DeleteChannel { id, by } => {
-            channels::delete_owned(conn, &id, &by)?;
-            Ok(Stored::ChannelDeleted(id))
-        }
-    }
-}
-
-impl Reply {
-    /// Hands `result` to the caller; one who went away (its client is gone)
-    /// needs no answer. Each kind of write stores its own kind of object.
-    fn send(self, result: Result<Stored, Refusal>) {
-        let wrong = || Refusal::Store(StoreError::Failed(cause("a write stored another kind")));
-        match self {
-            Reply::Message(to) => drop(to.send(result.and_then(|stored| match stored {
-                Stored::Message(m) => Ok(m),
-                _ => Err(wrong()),
-            }))),
-            Reply::Channel(to) => drop(to.send(result.and_then(|stored| match stored {
-                Stored::Channel(c) => Ok(c),
-                _ => Err(wrong()),
-            }))),
-            Reply::Done(to) => drop(to.send(result.map(drop))),
-        }
-    }
 }

@@ -1,0 +1,121 @@
+//! Read markers: how far each user has read in each channel, and what is
+//! unread. A marker only moves forward.
+
+use rusqlite::{Connection, params};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::channels;
+use super::error::{Refusal, StoreError};
+use super::messages::{self, Message, Place};
+
+/// Unread counts stop here: a client shows "999+" long before.
+pub const UNREAD_CAP: i64 = 1000;
+
+/// A user's read marker in a channel, where it now stands.
+#[derive(Clone, Debug)]
+pub struct Marker {
+    /// Whose.
+    pub user: Uuid,
+    /// In which channel.
+    pub channel: Uuid,
+    /// The last message read.
+    pub message: Uuid,
+}
+
+/// One channel's line of `GET /user/self/unread`.
+#[derive(Debug, Serialize)]
+pub struct Unread {
+    /// The channel.
+    pub channel: Uuid,
+    /// The last message read, or `null`.
+    pub last_read: Option<Uuid>,
+    /// Messages after it (not deleted), at most [`UNREAD_CAP`].
+    pub unread: i64,
+}
+
+/// Moves the author's marker to the message they just sent (at `place`),
+/// unless it is further on already: the marker, if it moved.
+pub fn sent(
+    conn: &Connection,
+    message: &Message,
+    place: Place,
+) -> Result<Option<Marker>, StoreError> {
+    let moved = advance(
+        conn,
+        &message.author,
+        place.channel_seq,
+        place.seq,
+        &message.id,
+    )?;
+    Ok(moved.then_some(Marker {
+        user: message.author,
+        channel: message.channel,
+        message: message.id,
+    }))
+}
+
+/// Moves `user`'s marker in channel `channel_seq` to message `seq` (id
+/// `message`) unless it is already there or further; whether it moved.
+fn advance(
+    conn: &Connection,
+    user: &Uuid,
+    channel_seq: i64,
+    seq: i64,
+    message: &Uuid,
+) -> Result<bool, StoreError> {
+    let moved = conn
+        .prepare_cached(
+            "INSERT INTO read_markers (user, channel, seq, message) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (user, channel) DO UPDATE
+             SET seq = excluded.seq, message = excluded.message
+             WHERE excluded.seq > read_markers.seq",
+        )?
+        .execute(params![user, channel_seq, seq, message])?;
+    Ok(moved > 0)
+}
+
+/// Marks channel `channel` read up to `message` for `user`: the marker, if
+/// it moved. An older message than the marker's changes nothing.
+pub fn mark(
+    conn: &Connection,
+    user: &Uuid,
+    channel: &Uuid,
+    message: &Uuid,
+) -> Result<Option<Marker>, Refusal> {
+    let channel_seq = channels::seq(conn, channel)?.ok_or_else(|| channels::not_found(channel))?;
+    let seq = messages::seq_in(conn, message, channel_seq)?
+        .ok_or_else(|| Refusal::Invalid(format!("{message} is not a message of this channel")))?;
+    let moved = advance(conn, user, channel_seq, seq, message)?;
+    Ok(moved.then_some(Marker {
+        user: *user,
+        channel: *channel,
+        message: *message,
+    }))
+}
+
+/// Every channel's unread count for `user`, in the order of `GET /channel`.
+/// Where the user never marked a channel, counting starts where the history
+/// stood when the account was made. Each count reads at most
+/// [`UNREAD_CAP`] entries of the `(channel, seq)` index.
+pub fn unread(conn: &Connection, user: &Uuid) -> Result<Vec<Unread>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.id, r.message,
+                (SELECT count(*) FROM (
+                    SELECT 1 FROM messages m
+                    WHERE m.channel = c.seq
+                      AND m.seq > coalesce(r.seq, (SELECT first_seq FROM users WHERE id = ?1))
+                    LIMIT ?2))
+         FROM channels c
+         LEFT JOIN read_markers r ON r.user = ?1 AND r.channel = c.seq
+         ORDER BY c.seq",
+    )?;
+    let rows = stmt.query_map(params![user, UNREAD_CAP], |r| {
+        Ok(Unread {
+            channel: r.get(0)?,
+            last_read: r.get(1)?,
+            unread: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

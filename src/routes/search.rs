@@ -1,0 +1,51 @@
+//! `GET /message/search?q=&channel=&before=&limit=`: plain-text search,
+//! newest first.
+
+use serde::Deserialize;
+use warp::filters::BoxedFilter;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Rejection};
+
+use super::history::parse_limit;
+use crate::app::App;
+use crate::auth::sessions::Session;
+use crate::domain::search::{self, Query};
+use crate::http::error::ApiError;
+use crate::http::filters::{authenticated, parse_id, with_app};
+use crate::http::json;
+
+/// The query, as given.
+#[derive(Deserialize)]
+struct SearchQuery {
+    q: Option<String>,
+    channel: Option<String>,
+    before: Option<String>,
+    limit: Option<String>,
+}
+
+/// The search route.
+pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
+    warp::path!("message" / "search")
+        .and(warp::get())
+        .and(with_app(app))
+        .and(authenticated(app))
+        .and(warp::query::<SearchQuery>())
+        .and_then(search)
+        .boxed()
+}
+
+async fn search(app: App, _: Session, query: SearchQuery) -> Result<Response, Rejection> {
+    let q = query
+        .q
+        .ok_or_else(|| ApiError::BadRequest("q is required".into()))?;
+    let q = Query::try_from(q)?;
+    let channel = query.channel.map(|c| parse_id(&c, "channel")).transpose()?;
+    let before = query.before.map(|b| parse_id(&b, "before")).transpose()?;
+    let limit = parse_limit(query.limit)?;
+    let found = app
+        .db
+        .run(move |conn| search::search(conn, &q, channel.as_ref(), before.as_ref(), limit))
+        .await?;
+    Ok(json::reply(StatusCode::OK, &found))
+}
