@@ -2,6 +2,7 @@
 //! starts is in [`connection`].
 
 mod connection;
+mod frames;
 
 use hyper_util::rt::TokioIo;
 use tokio_tungstenite::WebSocketStream;

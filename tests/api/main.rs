@@ -3,6 +3,7 @@
 
 mod binary;
 mod channel;
+mod conversation;
 mod errors;
 mod fuzz;
 mod hardening;
@@ -11,7 +12,10 @@ mod index;
 mod message;
 mod ops;
 mod process;
+mod search;
 mod security;
 mod session;
+mod typing;
+mod unread;
 mod user;
 mod ws;

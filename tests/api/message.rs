@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::channel::create_channel;
 use crate::helpers::{TestServer, assert_timestamp, assert_uuid, client};
 
-async fn send(server: &TestServer, token: &str, channel: &str, content: &str) -> Value {
+pub async fn send(server: &TestServer, token: &str, channel: &str, content: &str) -> Value {
     let reply = server
         .post(
             "/message/send",
@@ -18,14 +18,14 @@ async fn send(server: &TestServer, token: &str, channel: &str, content: &str) ->
     reply.assert_json(200).clone()
 }
 
-async fn page(server: &TestServer, token: &str, channel: &str, query: &str) -> Vec<Value> {
+pub async fn page(server: &TestServer, token: &str, channel: &str, query: &str) -> Vec<Value> {
     let reply = server
         .get(&format!("/channel/{channel}/messages{query}"), Some(token))
         .await;
     reply.assert_json(200).as_array().expect("an array").clone()
 }
 
-fn contents(messages: &[Value]) -> Vec<&str> {
+pub fn contents(messages: &[Value]) -> Vec<&str> {
     messages
         .iter()
         .map(|m| m["content"].as_str().unwrap())

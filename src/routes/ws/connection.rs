@@ -11,21 +11,17 @@ use std::time::Duration;
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use hyper_util::rt::TokioIo;
-use serde::Deserialize;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::time::{Instant, timeout};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
-use uuid::Uuid;
 
+use super::frames::{self, Session};
 use crate::app::App;
-use crate::domain::channels;
-use crate::domain::error::StoreError;
-use crate::domain::error::chain;
 use crate::realtime::connections::{Ending, stopping};
-use crate::realtime::hub::{Event, Frame};
+use crate::realtime::hub::Frame;
 
 /// The largest frame or message a client may send.
 const MAX_INCOMING: usize = 64 * 1024;
@@ -44,13 +40,6 @@ pub(super) fn socket_config() -> WebSocketConfig {
         .max_frame_size(Some(MAX_INCOMING))
 }
 
-const WELCOME: &str = r#"{"type":"Welcome"}"#;
-const UNAUTHORIZED: &str = r#"{"type":"Error","content":{"message":"UNAUTHORIZED"}}"#;
-const BAD_REQUEST: &str = r#"{"type":"Error","content":{"message":"BAD_REQUEST"}}"#;
-const UNAVAILABLE: &str = r#"{"type":"Error","content":{"message":"SERVICE_UNAVAILABLE"}}"#;
-const INTERNAL: &str = r#"{"type":"Error","content":{"message":"INTERNAL_SERVER_ERROR"}}"#;
-const NOT_FOUND: &str = r#"{"type":"Error","content":{"message":"NOT_FOUND"}}"#;
-
 /// Why the server ends a connection: a close code and reason.
 type Close = (u16, &'static str);
 const NOT_AUTHENTICATED: Close = (1008, "not authenticated");
@@ -65,21 +54,6 @@ enum Outbound {
     Text(&'static str),
     Frame(Utf8Bytes),
     Ping,
-}
-
-#[derive(Deserialize)]
-#[serde(tag = "type", content = "content")]
-enum ClientFrame {
-    Authenticate { token: String },
-    Typing { channel: String },
-}
-
-/// A user who has authenticated on this connection.
-struct Session {
-    id: u64,
-    user: Uuid,
-    events: broadcast::Receiver<Frame>,
-    ended: oneshot::Receiver<Ending>,
 }
 
 /// Serves one upgraded connection until it closes.
@@ -107,8 +81,8 @@ pub(super) async fn run(app: App, socket: Socket) {
                 };
                 last_seen = Instant::now();
                 let reply = match &message {
-                    Message::Text(text) => on_text(&app, text, &mut session).await,
-                    Message::Binary(_) => Some(BAD_REQUEST),
+                    Message::Text(text) => frames::on_text(&app, text, &mut session).await,
+                    Message::Binary(_) => Some(frames::BAD_REQUEST),
                     Message::Close(_) => {
                         // tungstenite has queued the answering close frame;
                         // reading once more sends it.
@@ -165,77 +139,6 @@ pub(super) async fn run(app: App, socket: Socket) {
     }
     drop(queue);
     let _ = writer.await;
-}
-
-/// Handles a text frame; returns the reply, if any.
-async fn on_text(app: &App, text: &str, session: &mut Option<Session>) -> Option<&'static str> {
-    match serde_json::from_str(text) {
-        Ok(ClientFrame::Authenticate { token }) => authenticate(app, &token, session).await,
-        Ok(ClientFrame::Typing { channel }) => match session {
-            Some(session) => typing(app, &channel, session.user).await,
-            None => Some(UNAUTHORIZED),
-        },
-        Err(_) => Some(BAD_REQUEST),
-    }
-}
-
-/// Relays that `user` is typing in `channel` to everyone else, unless they
-/// did so moments ago (then the frame is dropped without a word).
-async fn typing(app: &App, channel: &str, user: Uuid) -> Option<&'static str> {
-    let Ok(channel) = Uuid::try_parse(channel) else {
-        return Some(BAD_REQUEST);
-    };
-    if !app.typing.relay(user, channel, std::time::Instant::now()) {
-        return None;
-    }
-    match app.db.run(move |conn| channels::seq(conn, &channel)).await {
-        Ok(Some(_)) => {
-            app.hub.publish(&Event::Typing { channel, user });
-            None
-        }
-        Ok(None) => Some(NOT_FOUND),
-        Err(e) => Some(store_failure(&e)),
-    }
-}
-
-/// The error frame for a storage failure, which is logged.
-fn store_failure(e: &StoreError) -> &'static str {
-    tracing::warn!(cause = %chain(e), "a websocket frame failed");
-    match e {
-        StoreError::Busy(_) => UNAVAILABLE,
-        StoreError::Failed(_) => INTERNAL,
-    }
-}
-
-/// Authenticates the connection with `token`.
-async fn authenticate(
-    app: &App,
-    token: &str,
-    session: &mut Option<Session>,
-) -> Option<&'static str> {
-    if session.is_some() {
-        return Some(BAD_REQUEST);
-    }
-    let Ok(token) = Uuid::try_parse(token) else {
-        return Some(UNAUTHORIZED);
-    };
-    // Subscribe before the Welcome, so nothing after it is missed.
-    let events = app.hub.subscribe();
-    let (found, registered) = match app.sessions.check_and_register(&token).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return Some(UNAUTHORIZED),
-        Err(e) => return Some(store_failure(&e)),
-    };
-    *session = Some(Session {
-        id: registered.id,
-        user: found.user_id,
-        events,
-        ended: registered.ended,
-    });
-    // The Status this may publish waits in `events` until the reader's next
-    // turn, so the client sees the Welcome first.
-    app.presence.connected(found.user_id, &app.hub);
-    Some(WELCOME)
 }
 
 /// What an authenticated connection hears besides its client.
