@@ -88,14 +88,14 @@ CREATE INDEX message_tombstones_by_channel ON message_tombstones (channel);
 
 -- Full-text search over the messages' current content, kept in step by
 -- triggers in the same transaction as each write. Case and diacritics are
--- folded; prefix indexes keep a one- or two-letter last word fast; deleted
+-- folded; prefix indexes keep a last word of up to four letters fast; deleted
 -- entries are removed from the index itself, not only hidden.
 CREATE VIRTUAL TABLE messages_fts USING fts5 (
     content,
     content = 'messages',
     content_rowid = 'seq',
     tokenize = 'unicode61 remove_diacritics 2',
-    prefix = '1 2'
+    prefix = '1 2 3 4'
 );
 INSERT INTO messages_fts (messages_fts, rank) VALUES ('secure-delete', 1);
 INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');

@@ -99,16 +99,24 @@ pub fn mark(
 /// stood when the account was made. Each count reads at most
 /// [`UNREAD_CAP`] entries of the `(channel, seq)` index.
 pub fn unread(conn: &Connection, user: &Uuid) -> Result<Vec<Unread>, StoreError> {
+    // At the cap, finding the 1000th message is cheaper than counting to
+    // it; below, the count is short.
     let mut stmt = conn.prepare_cached(
-        "SELECT c.id, r.message,
-                (SELECT count(*) FROM (
-                    SELECT 1 FROM messages m
-                    WHERE m.channel = c.seq
-                      AND m.seq > coalesce(r.seq, (SELECT first_seq FROM users WHERE id = ?1))
-                    LIMIT ?2))
-         FROM channels c
-         LEFT JOIN read_markers r ON r.user = ?1 AND r.channel = c.seq
-         ORDER BY c.seq",
+        "WITH marked AS (
+             SELECT c.id AS channel, c.seq AS channel_seq, r.message AS last_read,
+                    coalesce(r.seq, (SELECT first_seq FROM users WHERE id = ?1)) AS after
+             FROM channels c
+             LEFT JOIN read_markers r ON r.user = ?1 AND r.channel = c.seq
+         )
+         SELECT channel, last_read,
+                CASE WHEN (SELECT m.seq FROM messages m
+                           WHERE m.channel = channel_seq AND m.seq > after
+                           ORDER BY m.seq LIMIT 1 OFFSET ?2 - 1) IS NOT NULL
+                     THEN ?2
+                     ELSE (SELECT count(*) FROM messages m
+                           WHERE m.channel = channel_seq AND m.seq > after)
+                END
+         FROM marked ORDER BY channel_seq",
     )?;
     let rows = stmt.query_map(params![user, UNREAD_CAP], |r| {
         Ok(Unread {

@@ -125,7 +125,9 @@ pub fn insert(
 const COLUMNS: &str = "m.id, m.author, c.id, m.content, m.created_at, m.edited_at FROM messages m
      JOIN channels c ON c.seq = m.channel";
 
-fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
+/// A message from a row of `id, author, channel id, content, created_at,
+/// edited_at`.
+pub fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
     Ok(Message {
         id: r.get(0)?,
         author: r.get(1)?,

@@ -6,11 +6,11 @@ use rusqlite::{Connection, params};
 use unicode_normalization::UnicodeNormalization;
 use uuid::Uuid;
 
+use super::channels;
 use super::error::{Refusal, StoreError};
-use super::messages::Message;
+use super::messages::{self, Message};
 use super::names::Invalid;
 use super::unicode;
-use super::{channels, clock::Timestamp};
 
 /// The most characters a search may have, after trimming.
 pub const MAX_QUERY: usize = 200;
@@ -70,6 +70,7 @@ pub fn search(
         }
         None => i64::MAX,
     };
+    // The columns of `messages::from_row`.
     let mut stmt = conn.prepare_cached(
         "SELECT m.id, m.author, c.id, m.content, m.created_at, m.edited_at
          FROM messages_fts f
@@ -79,16 +80,10 @@ pub fn search(
          ORDER BY f.rowid DESC
          LIMIT ?4",
     )?;
-    let rows = stmt.query_map(params![query.as_str(), below, channel_seq, limit], |r| {
-        Ok(Message {
-            id: r.get(0)?,
-            author: r.get(1)?,
-            channel: r.get(2)?,
-            content: r.get(3)?,
-            created_at: Timestamp(r.get(4)?),
-            edited_at: r.get::<_, Option<i64>>(5)?.map(Timestamp),
-        })
-    })?;
+    let rows = stmt.query_map(
+        params![query.as_str(), below, channel_seq, limit],
+        messages::from_row,
+    )?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 

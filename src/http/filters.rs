@@ -18,6 +18,12 @@ pub fn with_app(app: &App) -> impl Filter<Extract = (App,), Error = Infallible> 
     warp::any().map(move || app.clone())
 }
 
+/// `GET`, or `HEAD` (answered as `GET` would be; hyper leaves the body
+/// out), for uptime monitors and caches.
+pub fn get() -> impl Filter<Extract = (), Error = Rejection> + Copy {
+    warp::get().or(warp::head()).unify()
+}
+
 /// Requires a valid bearer token; yields the caller's [`Session`].
 pub fn authenticated(
     app: &App,

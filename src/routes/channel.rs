@@ -13,7 +13,7 @@ use crate::auth::sessions::Session;
 use crate::domain::channels::{self, Channel};
 use crate::domain::names::{ChannelName, Description};
 use crate::http::error::ApiError;
-use crate::http::filters::{authenticated, id, with_app};
+use crate::http::filters::{self, authenticated, id, with_app};
 use crate::http::json;
 
 #[derive(Deserialize)]
@@ -37,7 +37,7 @@ pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
         .and(json::body())
         .and_then(create);
     let list = warp::path!("channel")
-        .and(warp::get())
+        .and(filters::get())
         .and(with_app(app))
         .and(authenticated(app))
         .and_then(list);
@@ -50,7 +50,7 @@ pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
     let get = warp::path("channel")
         .and(id("channel", &[]))
         .and(warp::path::end())
-        .and(warp::get())
+        .and(filters::get())
         .and(with_app(app))
         .and(authenticated(app))
         .and_then(get);

@@ -11,7 +11,7 @@ use crate::app::App;
 use crate::auth::sessions::Session;
 use crate::domain::messages::{self, Cursor, DEFAULT_LIMIT, MAX_LIMIT, Page};
 use crate::http::error::ApiError;
-use crate::http::filters::{authenticated, id, parse_id, with_app};
+use crate::http::filters::{self, authenticated, id, parse_id, with_app};
 use crate::http::json;
 
 /// The history query, as given; checked by [`page`].
@@ -28,7 +28,7 @@ pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
         .and(id("channel", &[]))
         .and(warp::path("messages"))
         .and(warp::path::end())
-        .and(warp::get())
+        .and(filters::get())
         .and(with_app(app))
         .and(authenticated(app))
         .and(warp::query::<HistoryQuery>())

@@ -9,7 +9,7 @@ use warp::{Filter, Rejection};
 
 use crate::app::App;
 use crate::http::error::ApiError;
-use crate::http::filters::with_app;
+use crate::http::filters::{self, with_app};
 use crate::http::json;
 
 #[derive(Clone, Serialize)]
@@ -32,10 +32,10 @@ pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
         license: env!("CARGO_PKG_LICENSE"),
     };
     let index = warp::path::end()
-        .and(warp::get())
+        .and(filters::get())
         .map(move || json::reply(StatusCode::OK, &index));
     let health = warp::path!("health")
-        .and(warp::get())
+        .and(filters::get())
         .and(with_app(app))
         .and_then(health);
     index.or(health).unify().boxed()

@@ -13,7 +13,7 @@ use crate::app::App;
 use crate::auth::sessions::Session;
 use crate::domain::messages;
 use crate::domain::names::MessageContent;
-use crate::http::filters::{authenticated, id, with_app};
+use crate::http::filters::{self, authenticated, id, with_app};
 use crate::http::json;
 
 #[derive(Deserialize)]
@@ -44,7 +44,7 @@ pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
             .and(warp::path::end())
     };
     let get = one()
-        .and(warp::get())
+        .and(filters::get())
         .and(with_app(app))
         .and(authenticated(app))
         .and_then(get);

@@ -10,7 +10,7 @@ use warp::{Filter, Rejection};
 use crate::app::App;
 use crate::auth::sessions::Session;
 use crate::domain::markers;
-use crate::http::filters::{authenticated, id, with_app};
+use crate::http::filters::{self, authenticated, id, with_app};
 use crate::http::json;
 
 #[derive(Deserialize)]
@@ -30,7 +30,7 @@ pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
         .and(json::body())
         .and_then(read);
     let unread = warp::path!("user" / "self" / "unread")
-        .and(warp::get())
+        .and(filters::get())
         .and(with_app(app))
         .and(authenticated(app))
         .and_then(unread);

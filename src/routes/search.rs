@@ -12,7 +12,7 @@ use crate::app::App;
 use crate::auth::sessions::Session;
 use crate::domain::search::{self, Query};
 use crate::http::error::ApiError;
-use crate::http::filters::{authenticated, parse_id, with_app};
+use crate::http::filters::{self, authenticated, parse_id, with_app};
 use crate::http::json;
 
 /// The query, as given.
@@ -27,7 +27,7 @@ struct SearchQuery {
 /// The search route.
 pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
     warp::path!("message" / "search")
-        .and(warp::get())
+        .and(filters::get())
         .and(with_app(app))
         .and(authenticated(app))
         .and(warp::query::<SearchQuery>())

@@ -14,7 +14,7 @@ use crate::auth::sessions::{Scope, Session};
 use crate::domain::names::{Password, UserName};
 use crate::domain::users::{self, User};
 use crate::http::error::ApiError;
-use crate::http::filters::{authenticated, id, with_app};
+use crate::http::filters::{self, authenticated, id, with_app};
 use crate::http::json;
 use crate::http::server::ClientAddr;
 
@@ -65,14 +65,14 @@ pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
         .and(json::body())
         .and_then(update);
     let own = warp::path!("user" / "self")
-        .and(warp::get())
+        .and(filters::get())
         .and(with_app(app))
         .and(authenticated(app))
         .and_then(|app: App, session: Session| get(app, session.user_id));
     let by_id = warp::path("user")
         .and(id("user", FIXED))
         .and(warp::path::end())
-        .and(warp::get())
+        .and(filters::get())
         .and(with_app(app))
         .and(authenticated(app))
         .and_then(|id: Uuid, app: App, _: Session| get(app, id));

@@ -15,14 +15,14 @@ use warp::reply::{Reply, Response};
 
 use crate::app::App;
 use crate::http::error::ApiError;
-use crate::http::filters::with_app;
+use crate::http::filters::{self, with_app};
 use crate::http::json::optional_header;
 use crate::http::server::UpgradeSlot;
 
 /// `GET /init_ws`.
 pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
     warp::path!("init_ws")
-        .and(warp::get())
+        .and(filters::get())
         .and(optional_header("connection"))
         .and(optional_header("upgrade"))
         .and(optional_header("sec-websocket-version"))

@@ -126,3 +126,57 @@ async fn cors_star_allows_any_origin() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn head_answers_every_get_route_as_get_would_without_a_body() {
+    let server = TestServer::start().await;
+    let token = server.register("alice", "pw").await;
+    let me = server.get("/user/self", Some(&token)).await.body["id"].clone();
+    let channel = crate::channel::create_channel(&server, &token, "general").await;
+    let message = crate::message::send(&server, &token, &channel, "hi").await;
+    let paths = [
+        "/".to_owned(),
+        "/health".to_owned(),
+        "/user/self".to_owned(),
+        format!("/user/{}", me.as_str().unwrap()),
+        "/channel".to_owned(),
+        format!("/channel/{channel}"),
+        format!("/channel/{channel}/messages"),
+        format!("/message/{}", message["id"].as_str().unwrap()),
+        "/message/search?q=hi".to_owned(),
+        "/user/self/unread".to_owned(),
+        "/init_ws".to_owned(),
+        "/channel/318cd399-f47f-478f-8d09-c9c414c3750d".to_owned(),
+    ];
+    for path in &paths {
+        let ask = |method: Method| {
+            server
+                .client
+                .request(method, server.url(path))
+                .bearer_auth(&token)
+                .send()
+        };
+        let get = ask(Method::GET).await.unwrap();
+        let head = ask(Method::HEAD).await.unwrap();
+        assert_eq!(head.status(), get.status(), "{path}");
+        for header in ["content-type", "content-length"] {
+            assert_eq!(
+                head.headers().get(header),
+                get.headers().get(header),
+                "{path} {header}"
+            );
+        }
+        assert!(get.headers().contains_key("content-length"), "{path}");
+        assert!(head.bytes().await.unwrap().is_empty(), "{path}");
+        assert!(!get.bytes().await.unwrap().is_empty(), "{path}");
+    }
+    // HEAD is not a way around authentication.
+    let anonymous = server
+        .client
+        .head(server.url("/user/self"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    server.stop().await;
+}

@@ -4,11 +4,11 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::channel::create_channel;
-use crate::helpers::TestServer;
+use crate::helpers::{Reply, TestServer};
 use crate::message::send;
 
-/// What a search answers: the contents, newest first.
-async fn found(server: &TestServer, token: &str, query: &[(&str, &str)]) -> Vec<String> {
+/// A search with `query` as its parameters.
+async fn search(server: &TestServer, token: &str, query: &[(&str, &str)]) -> Reply {
     let response = server
         .client
         .get(server.url("/message/search"))
@@ -17,7 +17,12 @@ async fn found(server: &TestServer, token: &str, query: &[(&str, &str)]) -> Vec<
         .send()
         .await
         .expect("search");
-    let reply = crate::helpers::Reply::from(response).await;
+    Reply::from(response).await
+}
+
+/// What a search answers: the contents, newest first.
+async fn found(server: &TestServer, token: &str, query: &[(&str, &str)]) -> Vec<String> {
+    let reply = search(server, token, query).await;
     let body = reply.assert_json(200);
     body.as_array()
         .expect("an array")
@@ -26,16 +31,9 @@ async fn found(server: &TestServer, token: &str, query: &[(&str, &str)]) -> Vec<
         .collect()
 }
 
+/// The status of a search; any error must be the API's 400.
 async fn status(server: &TestServer, token: &str, query: &[(&str, &str)]) -> u16 {
-    let response = server
-        .client
-        .get(server.url("/message/search"))
-        .bearer_auth(token)
-        .query(query)
-        .send()
-        .await
-        .expect("search");
-    let reply = crate::helpers::Reply::from(response).await;
+    let reply = search(server, token, query).await;
     if reply.status != 200 {
         reply.assert_error(reply.status.as_u16(), "BAD_REQUEST");
     }
