@@ -86,8 +86,12 @@ CREATE TABLE message_tombstones (
 ) STRICT;
 CREATE INDEX message_tombstones_by_channel ON message_tombstones (channel);
 
--- Full-text search over the messages' current content, kept in step by
--- triggers in the same transaction as each write. Case and diacritics are
+-- Full-text search over the messages' current content, kept in step in the
+-- same transaction as each write: by triggers for edits and deletes, and
+-- for new messages by the writer, once at the end of each group commit
+-- (FTS5 flushes its pending terms at every statement savepoint, so a
+-- trigger per insert would write a segment per message). Case and
+-- diacritics are
 -- folded; prefix indexes keep a last word of up to four letters fast; deleted
 -- entries are removed from the index itself, not only hidden.
 CREATE VIRTUAL TABLE messages_fts USING fts5 (
@@ -100,9 +104,6 @@ CREATE VIRTUAL TABLE messages_fts USING fts5 (
 INSERT INTO messages_fts (messages_fts, rank) VALUES ('secure-delete', 1);
 INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
 
-CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
-    INSERT INTO messages_fts (rowid, content) VALUES (new.seq, new.content);
-END;
 CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
     INSERT INTO messages_fts (messages_fts, rowid, content)
     VALUES ('delete', old.seq, old.content);

@@ -53,6 +53,11 @@ fn main() {
         )
         .expect("an account");
     assert!(!channels.is_empty(), "make a channel first");
+    let before: i64 = tx
+        .query_row("SELECT coalesce(max(seq), 0) FROM messages", [], |r| {
+            r.get(0)
+        })
+        .expect("the newest message");
     {
         let mut insert = tx
             .prepare(
@@ -89,6 +94,12 @@ fn main() {
                 .expect("insert");
         }
     }
+    // As the writer does: new messages are indexed for search together.
+    tx.execute(
+        "INSERT INTO messages_fts (rowid, content) SELECT seq, content FROM messages WHERE seq > ?1",
+        [before],
+    )
+    .expect("index for search");
     tx.commit().expect("commit");
     db.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
         .expect("checkpoint");

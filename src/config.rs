@@ -9,7 +9,7 @@ use crate::auth::password;
 use crate::auth::throttle::Policy;
 use crate::domain::clock::Clock;
 use crate::domain::db::SyncMode;
-use crate::http::server::Limits as HttpLimits;
+use crate::http::server::Options as HttpOptions;
 use crate::realtime::connections::Limits;
 
 /// The defaults.
@@ -23,8 +23,11 @@ pub mod defaults {
     pub const DATABASE: &str = "azuma.db";
     /// How often expired sessions are deleted.
     pub const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
-    /// Failed logins from one address before it must wait.
-    pub const LOGIN_ATTEMPTS: u32 = 5;
+    /// Failed logins from one address before it must wait (an account gets
+    /// twice as many). Ten lets a household behind one address mistype
+    /// now and then without noticing; a guessing script gets ten tries,
+    /// then one per cooldown: two a minute, under three thousand a day.
+    pub const LOGIN_ATTEMPTS: u32 = 10;
     /// After this long, each failed login is forgiven.
     pub const LOGIN_COOLDOWN: Duration = Duration::from_secs(30);
     /// Registrations and logins from one address per minute: a household
@@ -74,8 +77,9 @@ pub struct Config {
     pub login_throttle: Policy,
     /// Password hashes that may wait for a CPU; 0 for no bound.
     pub hash_queue: usize,
-    /// What one client may hold of the HTTP server.
-    pub http: HttpLimits,
+    /// What one client may hold of the HTTP server, and which proxies to
+    /// believe.
+    pub http: HttpOptions,
     /// Channels one user may create per hour; 0 for no limit.
     pub channels_per_hour: u32,
     /// Channels one user may own; 0 for no limit.
@@ -101,10 +105,11 @@ impl Config {
                 per_minute: defaults::AUTH_PER_MINUTE,
             },
             hash_queue: defaults::HASH_QUEUE,
-            http: HttpLimits {
+            http: HttpOptions {
                 header_timeout: defaults::REQUEST_TIMEOUT,
                 body_timeout: defaults::REQUEST_TIMEOUT,
                 per_address: defaults::MAX_CONNECTIONS_PER_ADDRESS,
+                trusted_proxies: Vec::new(),
             },
             channels_per_hour: defaults::CHANNELS_PER_HOUR,
             channels_per_user: defaults::CHANNELS_PER_USER,

@@ -16,9 +16,9 @@ mod auth;
 mod config;
 mod domain;
 mod http;
+mod process;
 mod realtime;
 mod routes;
-mod signals;
 mod sync;
 mod writer;
 
@@ -28,10 +28,11 @@ pub use config::{Config, defaults};
 pub use domain::clock::{Clock, Timestamp};
 pub use domain::db::{OpenError, SyncMode};
 pub use domain::names;
+pub use http::client::Cidr;
 pub use http::cors;
-pub use http::server::Limits as HttpLimits;
+pub use http::server::Options as HttpOptions;
+pub use process::{log_to_stderr, shutdown_signal};
 pub use realtime::connections::Limits as RealtimeLimits;
-pub use signals::shutdown_signal;
 
 /// How long requests in flight may take to finish at shutdown.
 const GRACE: Duration = Duration::from_secs(10);

@@ -1,6 +1,5 @@
 //! The `azuma` command: parses the command line and wires up the library.
 
-use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,9 +7,8 @@ use std::time::Duration;
 
 use azuma::admin::{self, Accounts};
 use azuma::names::UserName;
-use azuma::{Config, LoginThrottle, Server, SyncMode, cors, defaults, password};
+use azuma::{Cidr, Config, LoginThrottle, Server, SyncMode, cors, defaults, password};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use tracing_subscriber::EnvFilter;
 
 /// A small, fast Azuma chat server backed by one SQLite file.
 ///
@@ -146,6 +144,15 @@ struct ServeArgs {
           value_parser = cors::parse_origin)]
     cors_origins: Vec<String>,
 
+    /// A reverse proxy (e.g. 127.0.0.1/32) whose X-Forwarded-For names the client;
+    /// repeat it (or separate with commas) for several. Without it, no header is believed.
+    #[arg(
+        long = "trusted-proxy",
+        env = "AZUMA_TRUSTED_PROXY",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<Cidr>,
+
     /// Whether anyone may register.
     #[arg(long, env = "AZUMA_REGISTRATION", value_enum, default_value = "open")]
     registration: Registration,
@@ -193,13 +200,7 @@ struct ServeArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    azuma::log_to_stderr();
     let result = match cli.command {
         Some(Command::Serve(args)) => serve(args),
         None => serve(cli.serve),
@@ -247,6 +248,7 @@ fn serve(args: ServeArgs) -> Result<(), Failure> {
     };
     config.hash_queue = args.hash_queue;
     config.http.per_address = args.max_connections_per_address;
+    config.http.trusted_proxies = args.trusted_proxies;
     config.channels_per_hour = args.channels_per_hour;
     config.channels_per_user = args.channels_per_user;
     runtime()?.block_on(async {

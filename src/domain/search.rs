@@ -51,6 +51,20 @@ impl Query {
     }
 }
 
+/// Indexes the messages stored with seq `first` to `last` (those that
+/// exist): new messages are indexed together, once per group commit, in
+/// the transaction that stores them. Edits and deletes keep the index in
+/// step through triggers, so every message must be indexed before one of
+/// those touches it.
+pub fn index(conn: &Connection, first: i64, last: i64) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO messages_fts (rowid, content)
+         SELECT seq, content FROM messages WHERE seq BETWEEN ?1 AND ?2",
+    )?
+    .execute([first, last])?;
+    Ok(())
+}
+
 /// The newest `limit` messages matching `query`, in channel `channel` if
 /// given, stored before message `before` if given.
 pub fn search(

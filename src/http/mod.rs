@@ -2,6 +2,7 @@
 //! the error model, CORS and the common filters.
 
 pub mod body;
+pub mod client;
 pub mod cors;
 pub mod error;
 pub mod filters;

@@ -11,11 +11,11 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
 use hyper::body::Body;
@@ -30,6 +30,7 @@ use warp::http::{HeaderValue, Request, header};
 use warp::reply::Response;
 
 use super::body::{BoxError, Tracked};
+use super::client::{self, Cidr};
 use super::error::ApiError;
 use super::per_address::{Held, PerAddress, refuse};
 use crate::sync::lock;
@@ -40,9 +41,10 @@ const MAX_HEADER_BYTES: usize = 64 * 1024;
 /// address's cap is just dropped.
 const MAX_REFUSING: usize = 256;
 
-/// What one client may hold of the server.
+/// How the server treats its clients: what one may hold of it, and which
+/// peers are proxies to be believed about who the client is.
 #[derive(Clone, Debug)]
-pub struct Limits {
+pub struct Options {
     /// A client must send a request's line and headers within this, from
     /// the accept for the first request and from the end of the previous
     /// response for the next (so it is also the keep-alive idle timeout).
@@ -50,13 +52,17 @@ pub struct Limits {
     /// A request's body must have arrived this long after its headers.
     pub body_timeout: Duration,
     /// Open connections, websockets included, from one address; 0 for no
-    /// cap.
+    /// cap. Connections from a trusted proxy are not counted: behind it,
+    /// every client shares its address.
     pub per_address: usize,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<Cidr>,
 }
 
-/// The peer address of a request's connection (a request extension).
+/// The client's address (a request extension): the peer's, or what a
+/// trusted proxy says it is.
 #[derive(Clone, Copy, Debug)]
-pub struct ClientAddr(pub SocketAddr);
+pub struct ClientAddr(pub IpAddr);
 
 /// The connection upgrade of a request that asked for one (a request
 /// extension): taken once, by the route that accepts the upgrade, with the
@@ -77,19 +83,20 @@ impl UpgradeSlot {
 pub async fn serve(
     listener: TcpListener,
     routes: BoxedFilter<(Response,)>,
-    limits: Limits,
+    options: Options,
     shutdown: impl Future<Output = ()>,
     grace: Duration,
 ) {
     // HTTP/1.1 only: no protocol detection, no HTTP/2.
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout)
+        .header_read_timeout(options.header_timeout)
         .max_header_size(MAX_HEADER_BYTES);
     // Each connection task holds a receiver until its connection is done.
     let (stop, _) = watch::channel(());
     let per_address = PerAddress::default();
     let refusing = Arc::new(AtomicUsize::new(0));
+    let trusted: Arc<[Cidr]> = options.trusted_proxies.clone().into();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -104,7 +111,9 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let Some(held) = per_address.enter(peer.ip(), limits.per_address) else {
+        let from_proxy = trusted.iter().any(|range| range.contains(peer.ip()));
+        let cap = if from_proxy { 0 } else { options.per_address };
+        let Some(held) = per_address.enter(peer.ip(), cap) else {
             tracing::debug!(%peer, "too many connections from this address");
             if refusing.fetch_add(1, Ordering::Relaxed) < MAX_REFUSING {
                 let refusing = refusing.clone();
@@ -117,7 +126,7 @@ pub async fn serve(
             }
             continue;
         };
-        let service = service(routes.clone(), peer, held, limits.body_timeout);
+        let service = service(routes.clone(), peer, held, &options, trusted.clone());
         let connection = http
             .serve_connection(TokioIo::new(stream), service)
             .with_upgrades();
@@ -145,12 +154,14 @@ pub async fn serve(
     }
 }
 
-/// The filter chain as a service for one connection from `peer`.
+/// The filter chain as a service for one connection from `peer`, with one
+/// access-log line per request.
 fn service<B>(
     routes: BoxedFilter<(Response,)>,
     peer: SocketAddr,
     held: Held,
-    body_timeout: Duration,
+    options: &Options,
+    trusted: Arc<[Cidr]>,
 ) -> impl hyper::service::Service<Request<B>, Response = Response, Error = Infallible, Future: Send>
 + Send
 + 'static
@@ -159,11 +170,14 @@ where
     B::Error: Into<BoxError>,
 {
     let routes = warp::service(routes);
+    let body_timeout = options.body_timeout;
     hyper::service::service_fn(move |request: Request<B>| {
+        let started = Instant::now();
+        let client_ip = client::client(peer.ip(), request.headers(), &trusted);
         let (parts, body) = request.into_parts();
         let (body, read) = Tracked::new(body, body_timeout);
         let mut request = Request::from_parts(parts, body);
-        request.extensions_mut().insert(ClientAddr(peer));
+        request.extensions_mut().insert(ClientAddr(client_ip));
         if request.headers().contains_key(header::UPGRADE) {
             let upgrade = hyper::upgrade::on(&mut request);
             request.extensions_mut().insert(UpgradeSlot(
@@ -191,6 +205,12 @@ where
                     .headers_mut()
                     .insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
+            tracing::info!(
+                status = response.status().as_u16(),
+                micros = started.elapsed().as_micros() as u64,
+                client = %client_ip,
+                "request"
+            );
             Ok(response)
         };
         response.instrument(span)
@@ -218,7 +238,13 @@ mod tests {
     async fn call_with(routes: BoxedFilter<(Response,)>, body: String) -> Response {
         let peer = SocketAddr::from(([192, 0, 2, 7], 4321));
         let held = PerAddress::default().enter(peer.ip(), 0).expect("no cap");
-        service::<String>(routes, peer, held, Duration::from_secs(5))
+        let options = Options {
+            header_timeout: Duration::from_secs(5),
+            body_timeout: Duration::from_secs(5),
+            per_address: 0,
+            trusted_proxies: Vec::new(),
+        };
+        service::<String>(routes, peer, held, &options, Arc::from([]))
             .call(Request::post("/").body(body).unwrap())
             .await
             .unwrap()
@@ -289,6 +315,6 @@ mod tests {
         let routes = warp::ext::get::<ClientAddr>()
             .map(|ClientAddr(addr)| addr.to_string().into_response())
             .boxed();
-        assert_eq!(call(routes).await, (200, b"192.0.2.7:4321".to_vec()));
+        assert_eq!(call(routes).await, (200, b"192.0.2.7".to_vec()));
     }
 }

@@ -1,6 +1,5 @@
 //! The API, one file per resource. Each file's `routes` is every route of
-//! its resource; [`api`] joins them with CORS, the error model and the
-//! access log.
+//! its resource; [`api`] joins them with CORS and the error model.
 //!
 //! | routes | file |
 //! |---|---|
@@ -33,8 +32,8 @@ use warp::reply::{Reply, Response};
 use crate::app::App;
 use crate::http::{cors, error};
 
-/// Every route, with CORS for `cors_origins`, errors as the API's JSON and
-/// one access-log line per response.
+/// Every route, with CORS for `cors_origins` and errors as the API's JSON.
+/// (The access log is the server's: it knows the client's address.)
 pub fn api(app: &App, cors_origins: &[String]) -> BoxedFilter<(Response,)> {
     let api = index::routes(app)
         .or(user::routes(app))
@@ -70,15 +69,5 @@ pub fn api(app: &App, cors_origins: &[String]) -> BoxedFilter<(Response,)> {
             .boxed(),
         None => api.boxed(),
     };
-    api.with(warp::log::custom(|info| {
-        tracing::info!(
-            method = %info.method(),
-            path = info.path(),
-            status = info.status().as_u16(),
-            micros = info.elapsed().as_micros() as u64,
-            "request"
-        );
-    }))
-    .map(Reply::into_response)
-    .boxed()
+    api
 }

@@ -41,7 +41,7 @@ pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
 }
 
 async fn login(app: App, client: ClientAddr, body: Credentials) -> Result<Response, Rejection> {
-    let (address, now) = (client.0.ip(), app.clock.now());
+    let (address, now) = (client.0, app.clock.now());
     let throttled = ApiError::TooManyRequests;
     app.throttle.arrive(address, now).map_err(throttled)?;
     // Counted as a failure from here on, unless it succeeds.

@@ -91,7 +91,7 @@ async fn register(app: App, client: ClientAddr, body: NewAccount) -> Result<Resp
         return Err(ApiError::Forbidden("registration is closed on this server".into()).into());
     }
     app.throttle
-        .arrive(client.0.ip(), app.clock.now())
+        .arrive(client.0, app.clock.now())
         .map_err(ApiError::TooManyRequests)?;
     // Refuse a taken name before paying for a hash; the insert still
     // catches a concurrent registration of the same name.

@@ -21,6 +21,7 @@ use crate::domain::clock::Clock;
 use crate::domain::error::{Refusal, StoreError, cause};
 use crate::domain::messages::Message;
 use crate::domain::names::MessageContent;
+use crate::domain::search;
 use crate::realtime::hub::{Event, Hub};
 
 /// Most writes committed in one transaction.
@@ -148,14 +149,30 @@ fn commit(
 ) -> Result<Vec<Result<Stored, Refusal>>, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut results = Vec::with_capacity(writes.len());
+    // New messages not yet in the search index: their first and last seq.
+    let mut unindexed: Option<(i64, i64)> = None;
     for write in writes {
+        if !write.is_send()
+            && let Some((first, last)) = unindexed.take()
+        {
+            search::index(&tx, first, last)?;
+        }
         // Stamped under the write lock, so times follow storage order (as far
         // as the clock does; the order itself never depends on it).
         match write.apply(&tx, clock.now()) {
             // The transaction is in doubt: dropping it rolls it back.
             Err(Refusal::Store(e)) => return Err(e),
-            result => results.push(result),
+            result => {
+                if let Ok(Stored::Sent(_, _, seq)) = &result {
+                    let first = unindexed.map_or(*seq, |(first, _)| first);
+                    unindexed = Some((first, *seq));
+                }
+                results.push(result);
+            }
         }
+    }
+    if let Some((first, last)) = unindexed {
+        search::index(&tx, first, last)?;
     }
     let events: Vec<Event<'_>> = results
         .iter()

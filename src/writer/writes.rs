@@ -50,7 +50,9 @@ pub enum Reply {
 
 /// What a write stored: its result, and what its events say.
 pub enum Stored {
-    Sent(Message, Option<Marker>),
+    /// A message, the sender's marker if it moved, and the message's seq
+    /// (for the search index).
+    Sent(Message, Option<Marker>, i64),
     Edited(Message),
     MessageDeleted(Deleted),
     Marked(Option<Marker>),
@@ -59,6 +61,12 @@ pub enum Stored {
 }
 
 impl Write {
+    /// Whether this write stores a new message (which the batch indexes for
+    /// search at its end, or before anything that edits or deletes).
+    pub fn is_send(&self) -> bool {
+        matches!(self, Write::Send { .. })
+    }
+
     /// Stores this write on `conn`, inside the batch's transaction.
     pub fn apply(self, conn: &rusqlite::Connection, now: Timestamp) -> Result<Stored, Refusal> {
         match self {
@@ -70,7 +78,7 @@ impl Write {
                 let (message, place) = messages::insert(conn, channel, author, content, now)?;
                 // Sending moves the sender's own read marker.
                 let marker = markers::sent(conn, &message, place)?;
-                Ok(Stored::Sent(message, marker))
+                Ok(Stored::Sent(message, marker, place.seq))
             }
             Write::Edit { id, by, content } => {
                 messages::edit(conn, &id, &by, content, now).map(Stored::Edited)
@@ -103,7 +111,7 @@ impl Stored {
     /// The events it publishes, in order.
     pub fn events(&self) -> impl Iterator<Item = Event<'_>> {
         let (first, marker) = match self {
-            Stored::Sent(m, marker) => (Some(Event::Message(m)), marker.as_ref()),
+            Stored::Sent(m, marker, _) => (Some(Event::Message(m)), marker.as_ref()),
             Stored::Edited(m) => (Some(Event::MessageUpdated(m)), None),
             Stored::MessageDeleted(d) => (
                 Some(Event::MessageDeleted {
@@ -132,7 +140,7 @@ impl Reply {
         let wrong = || Refusal::Store(StoreError::Failed(cause("a write stored another kind")));
         match self {
             Reply::Message(to) => drop(to.send(result.and_then(|stored| match stored {
-                Stored::Sent(m, _) | Stored::Edited(m) => Ok(m),
+                Stored::Sent(m, _, _) | Stored::Edited(m) => Ok(m),
                 _ => Err(wrong()),
             }))),
             Reply::Channel(to) => drop(to.send(result.and_then(|stored| match stored {

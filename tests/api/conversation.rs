@@ -229,3 +229,40 @@ async fn a_deleted_message_is_erased_from_the_file() {
         "the file holds live text"
     );
 }
+
+#[tokio::test]
+async fn the_search_index_stays_in_step_under_concurrent_sends_edits_and_deletes() {
+    let server = TestServer::start().await;
+    let token = server.register("alice", "pw").await;
+    let channel = create_channel(&server, &token, "busy").await;
+    // Sends, edits and deletes land in the same group commits.
+    let workers = (0..16).map(|w| {
+        let (server, token, channel) = (&server, &token, &channel);
+        async move {
+            for i in 0..10 {
+                let sent = send(server, token, channel, &format!("word{w} number{i}")).await;
+                if i % 3 == 0 {
+                    let edited = edit(server, token, id(&sent), &format!("edited{w} {i}")).await;
+                    edited.assert_json(200);
+                } else if i % 3 == 1 {
+                    assert_eq!(delete(server, token, id(&sent)).await.status, 204);
+                }
+            }
+        }
+    });
+    futures_util::future::join_all(workers).await;
+    let check: rusqlite::Result<usize> = server.peek().execute(
+        "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)",
+        [],
+    );
+    assert!(check.is_ok(), "{check:?}");
+    let hits = server.get("/message/search?q=edited3", Some(&token)).await;
+    assert_eq!(hits.assert_json(200).as_array().unwrap().len(), 4);
+    let gone = server.get("/message/search?q=word3", Some(&token)).await;
+    assert_eq!(
+        gone.assert_json(200).as_array().unwrap().len(),
+        3,
+        "i = 2, 5, 8 kept"
+    );
+    server.stop().await;
+}

@@ -31,15 +31,15 @@ fn statuses(replies: &[Reply]) -> Vec<u16> {
 
 #[tokio::test]
 async fn concurrent_wrong_passwords_spend_exactly_the_budget() {
-    let server = TestServer::start().await; // 5 failures per address, 10 per account
+    let server = TestServer::start().await; // 10 failures per address, 20 per account
     server.register("owner", "right").await;
-    let guesses = (0..20).map(|i| {
+    let guesses = (0..30).map(|i| {
         let body = json!({"name": "owner", "password": format!("guess{i}")});
         server.post("/user/login", None, body)
     });
     let replies = futures_util::future::join_all(guesses).await;
-    let mut want = vec![403; 5];
-    want.extend([429; 15]);
+    let mut want = vec![403; 10];
+    want.extend([429; 20]);
     assert_eq!(statuses(&replies), want);
     for reply in replies.iter().filter(|r| r.status == 429) {
         reply.assert_error(429, "TOO_MANY_REQUESTS");

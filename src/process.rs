@@ -1,4 +1,20 @@
-//! Stopping on a signal.
+//! The process around the server: logging to stderr, stopping on a signal.
+
+use std::io::IsTerminal;
+
+use tracing_subscriber::EnvFilter;
+
+/// Logs to stderr at `RUST_LOG`'s level (`info` by default), in colour only
+/// on a terminal.
+pub fn log_to_stderr() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
 
 /// Completes on the first SIGINT (Ctrl-C) or SIGTERM; a second one ends
 /// the process at once.
