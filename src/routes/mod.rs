@@ -58,7 +58,7 @@ pub fn api(app: &App, cors_origins: &[String]) -> BoxedFilter<(Response,)> {
         .unify();
     // CORS wraps the recovered API so error responses carry its headers too;
     // its own refusals are recovered outside it.
-    let api = match cors::filter(cors_origins) {
+    match cors::filter(cors_origins) {
         // Every answer may depend on the origin: caches must key on it.
         Some(cors) => api
             .with(cors)
@@ -68,6 +68,5 @@ pub fn api(app: &App, cors_origins: &[String]) -> BoxedFilter<(Response,)> {
             .map(|reply| warp::reply::with_header(reply, "vary", "origin").into_response())
             .boxed(),
         None => api.boxed(),
-    };
-    api
+    }
 }

@@ -18,9 +18,18 @@ fn client_from(from: [u8; 4]) -> reqwest::Client {
 }
 
 async fn wrong_login(http: &reqwest::Client, base: &str, forwarded: Option<&str>) -> Reply {
+    wrong_login_as("bob", http, base, forwarded).await
+}
+
+async fn wrong_login_as(
+    name: &str,
+    http: &reqwest::Client,
+    base: &str,
+    forwarded: Option<&str>,
+) -> Reply {
     let mut request = http
         .post(format!("{base}/user/login"))
-        .json(&json!({"name": "bob", "password": "wrong"}));
+        .json(&json!({"name": name, "password": "wrong"}));
     if let Some(forwarded) = forwarded {
         request = request.header("x-forwarded-for", forwarded);
     }
@@ -67,16 +76,18 @@ async fn a_trusted_proxy_names_the_client_and_no_one_else_can() {
     assert!(access.contains("status=403"), "{access}");
 
     // The same headers from an untrusted peer change nothing: it is 127.0.0.1.
+    // (Another account: bob's own budget is spent by now.)
+    register_at(&server.http, &server.base, "carol", "right").await;
     for forwarded in ["198.51.100.1", "198.51.100.2"] {
-        wrong_login(&direct, &server.base, Some(forwarded))
+        wrong_login_as("carol", &direct, &server.base, Some(forwarded))
             .await
             .assert_error(403, "FORBIDDEN");
     }
     let line = server
-        .wait_for_log(&["login failed", "from 127.0.0.1"])
+        .wait_for_log(&[r#"login failed for "carol" from 127.0.0.1"#])
         .await;
     assert!(!line.contains("198.51.100"), "{line}");
-    wrong_login(&direct, &server.base, Some("198.51.100.3"))
+    wrong_login_as("carol", &direct, &server.base, Some("198.51.100.3"))
         .await
         .assert_error(429, "TOO_MANY_REQUESTS");
 }
