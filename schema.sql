@@ -99,7 +99,8 @@ CREATE VIRTUAL TABLE messages_fts USING fts5 (
     content = 'messages',
     content_rowid = 'seq',
     tokenize = 'unicode61 remove_diacritics 2',
-    prefix = '1 2 3 4'
+    prefix = '1 2 3 4',
+    columnsize = 0 -- no per-message sizes: nothing ranks by bm25
 );
 INSERT INTO messages_fts (messages_fts, rank) VALUES ('secure-delete', 1);
 INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
