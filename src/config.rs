@@ -10,6 +10,7 @@ use crate::auth::throttle::Policy;
 use crate::domain::clock::Clock;
 use crate::domain::db::SyncMode;
 use crate::http::server::Options as HttpOptions;
+use crate::http::tls::TlsFiles;
 use crate::realtime::connections::Limits;
 
 /// The defaults.
@@ -84,6 +85,8 @@ pub struct Config {
     pub channels_per_hour: u32,
     /// Channels one user may own; 0 for no limit.
     pub channels_per_user: u32,
+    /// Serve HTTPS and WSS with this certificate and key, instead of HTTP.
+    pub tls: Option<TlsFiles>,
 }
 
 impl Config {
@@ -113,6 +116,7 @@ impl Config {
             },
             channels_per_hour: defaults::CHANNELS_PER_HOUR,
             channels_per_user: defaults::CHANNELS_PER_USER,
+            tls: None,
         }
     }
 }

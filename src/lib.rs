@@ -31,6 +31,7 @@ pub use domain::names;
 pub use http::client::Cidr;
 pub use http::cors;
 pub use http::server::Options as HttpOptions;
+pub use http::tls::TlsFiles;
 pub use process::{log_to_stderr, shutdown_signal};
 pub use realtime::connections::Limits as RealtimeLimits;
 
@@ -44,6 +45,8 @@ pub enum StartError {
     Listen(SocketAddr, std::io::Error),
     /// The database could not be opened or migrated.
     Database(OpenError),
+    /// The TLS certificate or key could not be used; why.
+    Tls(String),
 }
 
 impl fmt::Display for StartError {
@@ -51,6 +54,7 @@ impl fmt::Display for StartError {
         match self {
             StartError::Listen(addr, e) => write!(f, "cannot listen on {addr}: {e}"),
             StartError::Database(e) => e.fmt(f),
+            StartError::Tls(why) => f.write_str(why),
         }
     }
 }
@@ -62,12 +66,20 @@ pub struct Server {
     listener: tokio::net::TcpListener,
     local_addr: SocketAddr,
     app: app::App,
+    tls: Option<Arc<http::tls::Tls>>,
     config: Config,
 }
 
 impl Server {
     /// Binds the listening socket, then opens and migrates the database.
     pub async fn bind(config: Config) -> Result<Server, StartError> {
+        // Before anything is bound or opened: a bad pair changes nothing.
+        let tls = match &config.tls {
+            Some(files) => Some(Arc::new(
+                http::tls::Tls::load(files.clone()).map_err(StartError::Tls)?,
+            )),
+            None => None,
+        };
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|e| StartError::Listen(config.listen, e))?;
@@ -118,6 +130,7 @@ impl Server {
             listener,
             local_addr,
             app,
+            tls,
             config,
         })
     }
@@ -131,12 +144,17 @@ impl Server {
     /// (for a bounded time), closes every websocket with 1001 and
     /// checkpoints the WAL into the database file.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
         tracing::info!(
             address = %self.local_addr,
             database = %self.config.database.display(),
-            "listening on http://{}",
+            "listening on {scheme}://{}",
             self.local_addr
         );
+        let reloads = self
+            .tls
+            .clone()
+            .map(|tls| tokio::spawn(process::reload_on_sighup(tls)));
         let app = self.app.clone();
         let interval = self.config.prune_interval;
         let maintenance = tokio::spawn(async move {
@@ -151,10 +169,14 @@ impl Server {
             self.listener,
             routes::api(&self.app, &self.config.cors_origins),
             self.config.http.clone(),
+            self.tls.clone(),
             shutdown,
             GRACE,
         )
         .await;
+        if let Some(reloads) = reloads {
+            reloads.abort();
+        }
         let close_wait = self.app.realtime.close_wait + Duration::from_secs(1);
         if tokio::time::timeout(close_wait, self.app.connections.closed())
             .await

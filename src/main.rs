@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use azuma::admin::{self, Accounts};
 use azuma::names::UserName;
-use azuma::{Cidr, Config, LoginThrottle, Server, SyncMode, cors, defaults, password};
+use azuma::{Cidr, Config, LoginThrottle, Server, SyncMode, TlsFiles, cors, defaults, password};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// A small, fast Azuma chat server backed by one SQLite file.
@@ -128,22 +128,18 @@ struct ServeArgs {
     /// Address and port to listen on; port 0 picks a free port (the log says which).
     #[arg(long, env = "AZUMA_LISTEN", default_value_t = defaults::LISTEN)]
     listen: SocketAddr,
-
     #[command(flatten)]
     database: DatabaseArg,
-
     /// Seconds between deletions of expired sessions.
     #[arg(long, env = "AZUMA_PRUNE_INTERVAL", default_value_t = defaults::PRUNE_INTERVAL.as_secs(),
           value_parser = clap::value_parser!(u64).range(1..))]
     prune_interval: u64,
-
     /// Allow a web client from this origin (e.g. http://localhost:5173) via CORS;
     /// repeat it (or separate with commas) for several, or `*` for any origin.
     /// Without it no CORS headers are sent.
     #[arg(long = "cors-origin", env = "AZUMA_CORS_ORIGIN", value_delimiter = ',',
           value_parser = cors::parse_origin)]
     cors_origins: Vec<String>,
-
     /// A reverse proxy (e.g. 127.0.0.1/32) whose X-Forwarded-For names the client;
     /// repeat it (or separate with commas) for several. Without it, no header is believed.
     #[arg(
@@ -152,48 +148,45 @@ struct ServeArgs {
         value_delimiter = ','
     )]
     trusted_proxies: Vec<Cidr>,
-
+    /// Serve HTTPS and WSS with this PEM certificate chain (and --tls-key);
+    /// SIGHUP reads both again.
+    #[arg(long, env = "AZUMA_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "AZUMA_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Whether anyone may register.
     #[arg(long, env = "AZUMA_REGISTRATION", value_enum, default_value = "open")]
     registration: Registration,
-
     /// What an acknowledged write survives (see the README).
     #[arg(long, env = "AZUMA_SYNC", value_enum, default_value = "full")]
     sync: Sync,
-
     /// Failed logins allowed from one address before it must wait (an account gets
     /// twice as many).
     #[arg(long, env = "AZUMA_LOGIN_ATTEMPTS", default_value_t = defaults::LOGIN_ATTEMPTS,
           value_parser = clap::value_parser!(u32).range(1..))]
     login_attempts: u32,
-
     /// Seconds after which each failed login is forgiven.
     #[arg(long, env = "AZUMA_LOGIN_COOLDOWN", default_value_t = defaults::LOGIN_COOLDOWN.as_secs(),
           value_parser = clap::value_parser!(u64).range(1..))]
     login_cooldown: u64,
-
     /// Registrations and logins, successful or not, from one address per minute
     /// (0: no limit).
     #[arg(long, env = "AZUMA_AUTH_PER_MINUTE", default_value_t = defaults::AUTH_PER_MINUTE)]
     auth_per_minute: u32,
-
     /// Password hashes allowed to wait for a CPU; beyond, 503 (0: no limit).
     #[arg(long, env = "AZUMA_HASH_QUEUE", default_value_t = defaults::HASH_QUEUE)]
     hash_queue: usize,
-
     /// Open connections from one address, websockets included (0: no limit).
     #[arg(long, env = "AZUMA_MAX_CONNECTIONS_PER_ADDRESS",
           default_value_t = defaults::MAX_CONNECTIONS_PER_ADDRESS)]
     max_connections_per_address: usize,
-
     /// Channels one user may create per hour (0: no limit).
     #[arg(long, env = "AZUMA_CHANNELS_PER_HOUR", default_value_t = defaults::CHANNELS_PER_HOUR)]
     channels_per_hour: u32,
-
     /// Channels one user may own at once (0: no limit).
     #[arg(long, env = "AZUMA_CHANNELS_PER_USER", default_value_t = defaults::CHANNELS_PER_USER)]
     channels_per_user: u32,
-
     #[command(flatten)]
     scrypt: ScryptArgs,
 }
@@ -224,12 +217,6 @@ fn main() -> ExitCode {
 
 type Failure = Box<dyn std::error::Error>;
 
-fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-}
-
 fn serve(args: ServeArgs) -> Result<(), Failure> {
     let mut config = Config::new(args.database.database);
     config.listen = args.listen;
@@ -249,9 +236,12 @@ fn serve(args: ServeArgs) -> Result<(), Failure> {
     config.hash_queue = args.hash_queue;
     config.http.per_address = args.max_connections_per_address;
     config.http.trusted_proxies = args.trusted_proxies;
+    if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
+        config.tls = Some(TlsFiles { cert, key });
+    }
     config.channels_per_hour = args.channels_per_hour;
     config.channels_per_user = args.channels_per_user;
-    runtime()?.block_on(async {
+    tokio::runtime::Runtime::new()?.block_on(async {
         let server = Server::bind(config).await?;
         server.run(azuma::shutdown_signal()).await;
         Ok(())
@@ -265,7 +255,7 @@ fn user(
 ) -> Result<(), Failure> {
     let scrypt = scrypt.params()?;
     let open = |create| Accounts::open(database, create, scrypt);
-    let runtime = runtime()?;
+    let runtime = tokio::runtime::Runtime::new()?;
     match action {
         UserAction::Add {
             name,

@@ -1,8 +1,11 @@
 //! The process around the server: logging to stderr, stopping on a signal.
 
 use std::io::IsTerminal;
+use std::sync::Arc;
 
 use tracing_subscriber::EnvFilter;
+
+use crate::http::tls::Tls;
 
 /// Logs to stderr at `RUST_LOG`'s level (`info` by default), in colour only
 /// on a terminal.
@@ -43,5 +46,24 @@ async fn signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         () = terminate => {}
+    }
+}
+
+/// Reads the TLS certificate and key again on every SIGHUP; a bad pair is
+/// logged and the one in use kept. Runs until the task is dropped.
+pub async fn reload_on_sighup(tls: Arc<Tls>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = match signal(SignalKind::hangup()) {
+        Ok(hangups) => hangups,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot watch SIGHUP: no TLS reloads");
+            return;
+        }
+    };
+    while hangups.recv().await.is_some() {
+        match tls.reload() {
+            Ok(()) => tracing::info!("reloaded the TLS certificate and key"),
+            Err(why) => tracing::error!("{why}; keeping the certificate in use"),
+        }
     }
 }

@@ -9,6 +9,7 @@ pub mod filters;
 pub mod json;
 pub mod per_address;
 pub mod server;
+pub mod tls;
 
 /// The largest request body accepted, in bytes (API.md: 64 KiB).
 pub const MAX_BODY: usize = 64 * 1024;

@@ -33,6 +33,7 @@ use super::body::{BoxError, Tracked};
 use super::client::{self, Cidr};
 use super::error::ApiError;
 use super::per_address::{Held, PerAddress, refuse};
+use super::tls::Tls;
 use crate::sync::lock;
 
 /// The largest request line plus header block, in bytes: over it, 431.
@@ -84,6 +85,7 @@ pub async fn serve(
     listener: TcpListener,
     routes: BoxedFilter<(Response,)>,
     options: Options,
+    tls: Option<Arc<Tls>>,
     shutdown: impl Future<Output = ()>,
     grace: Duration,
 ) {
@@ -127,31 +129,60 @@ pub async fn serve(
             continue;
         };
         let service = service(routes.clone(), peer, held, &options, trusted.clone());
-        let connection = http
-            .serve_connection(TokioIo::new(stream), service)
-            .with_upgrades();
-        let mut stop = stop.subscribe();
-        tokio::spawn(async move {
-            let mut connection = std::pin::pin!(connection);
-            let ended = tokio::select! {
-                ended = connection.as_mut() => ended,
-                _ = stop.changed() => {
-                    // Finish the request in flight, then close.
-                    connection.as_mut().graceful_shutdown();
-                    connection.await
-                }
-            };
-            if let Err(e) = ended {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
+        let (http, stop) = (http.clone(), stop.subscribe());
+        match &tls {
+            None => drop(tokio::spawn(connection(stream, http, service, stop, peer))),
+            Some(tls) => {
+                let (acceptor, deadline) = (tls.acceptor(), options.header_timeout);
+                tokio::spawn(async move {
+                    // The handshake counts against the header deadline.
+                    match tokio::time::timeout(deadline, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => connection(stream, http, service, stop, peer).await,
+                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake too slow"),
+                    }
+                });
             }
-            drop(stop);
-        });
+        }
     }
     drop(listener);
     stop.send_replace(());
     if tokio::time::timeout(grace, stop.closed()).await.is_err() {
         tracing::warn!("requests still running after {grace:?}; stopping anyway");
     }
+}
+
+/// Serves one connection (plain or TLS) until it ends, or, once `stop`
+/// changes, until its request in flight is answered.
+async fn connection<I, S>(
+    io: I,
+    http: http1::Builder,
+    service: S,
+    mut stop: watch::Receiver<()>,
+    peer: SocketAddr,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::HttpService<hyper::body::Incoming> + Send,
+    S::Future: Send,
+    S::ResBody: 'static,
+    <S::ResBody as Body>::Error: Into<BoxError>,
+{
+    let connection = http
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades();
+    let mut connection = std::pin::pin!(connection);
+    let ended = tokio::select! {
+        ended = connection.as_mut() => ended,
+        _ = stop.changed() => {
+            // Finish the request in flight, then close.
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(e) = ended {
+        tracing::debug!(%peer, error = %e, "connection ended with an error");
+    }
+    drop(stop);
 }
 
 /// The filter chain as a service for one connection from `peer`, with one

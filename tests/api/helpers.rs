@@ -303,7 +303,7 @@ impl Binary {
             http: client(),
             log,
         };
-        let line = binary.wait_for_log(&["listening on http://"]).await;
+        let line = binary.wait_for_log(&["listening on http"]).await;
         let at = line.find("listening on ").expect("found") + "listening on ".len();
         binary.base = line[at..]
             .split_whitespace()

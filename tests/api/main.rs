@@ -17,6 +17,7 @@ mod proxy;
 mod search;
 mod security;
 mod session;
+mod tls;
 mod typing;
 mod unread;
 mod user;
