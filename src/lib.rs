@@ -151,10 +151,7 @@ impl Server {
             "listening on {scheme}://{}",
             self.local_addr
         );
-        let reloads = self
-            .tls
-            .clone()
-            .map(|tls| tokio::spawn(process::reload_on_sighup(tls)));
+        let reloads = tokio::spawn(process::reload_on_sighup(self.tls.clone()));
         let app = self.app.clone();
         let interval = self.config.prune_interval;
         let maintenance = tokio::spawn(async move {
@@ -174,9 +171,7 @@ impl Server {
             GRACE,
         )
         .await;
-        if let Some(reloads) = reloads {
-            reloads.abort();
-        }
+        reloads.abort();
         let close_wait = self.app.realtime.close_wait + Duration::from_secs(1);
         if tokio::time::timeout(close_wait, self.app.connections.closed())
             .await

@@ -50,8 +50,10 @@ async fn signal() {
 }
 
 /// Reads the TLS certificate and key again on every SIGHUP; a bad pair is
-/// logged and the one in use kept. Runs until the task is dropped.
-pub async fn reload_on_sighup(tls: Arc<Tls>) {
+/// logged and the one in use kept. Without TLS a SIGHUP (a `systemctl
+/// reload`, say) only says so, rather than ending the process as it would
+/// by default. Runs until the task is dropped.
+pub async fn reload_on_sighup(tls: Option<Arc<Tls>>) {
     use tokio::signal::unix::{SignalKind, signal};
     let mut hangups = match signal(SignalKind::hangup()) {
         Ok(hangups) => hangups,
@@ -61,9 +63,10 @@ pub async fn reload_on_sighup(tls: Arc<Tls>) {
         }
     };
     while hangups.recv().await.is_some() {
-        match tls.reload() {
-            Ok(()) => tracing::info!("reloaded the TLS certificate and key"),
-            Err(why) => tracing::error!("{why}; keeping the certificate in use"),
+        match tls.as_ref().map(|tls| tls.reload()) {
+            Some(Ok(())) => tracing::info!("reloaded the TLS certificate and key"),
+            Some(Err(why)) => tracing::error!("{why}; keeping the certificate in use"),
+            None => tracing::info!("SIGHUP: nothing to reload without TLS"),
         }
     }
 }

@@ -239,3 +239,13 @@ async fn a_pair_that_cannot_work_refuses_to_start_with_one_line() {
         assert!(!dir.path().join("azuma.db").exists(), "nothing made");
     }
 }
+
+#[tokio::test]
+async fn sighup_without_tls_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Binary::start(dir.path(), &[]).await;
+    server.signal("HUP");
+    server.wait_for_log(&["SIGHUP: nothing to reload"]).await;
+    let reply = server.call(reqwest::Method::GET, "/", None, None).await;
+    reply.assert_json(200);
+}
