@@ -130,6 +130,17 @@ impl TestServer {
     }
 }
 
+/// A client whose connections come from `from`: any 127.x.y.z is this
+/// host, so tests can play several clients.
+pub fn client_from(from: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(from))
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
 /// A client that never goes through a proxy.
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()

@@ -4,7 +4,6 @@
 //! CI installs it, and elsewhere these tests say loudly that they skipped.
 
 use std::io::Write;
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -12,7 +11,7 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::process::{Child, Command};
 
-use crate::helpers::{Binary, Reply, WsClient, register_at};
+use crate::helpers::{Binary, Reply, WsClient, client_from, register_at};
 
 /// A running nginx in front of an azuma.
 struct Nginx {
@@ -111,15 +110,6 @@ async fn start(upstream: &str) -> Option<Nginx> {
         base,
         _dir: dir,
     })
-}
-
-fn client_from(from: [u8; 4]) -> reqwest::Client {
-    reqwest::Client::builder()
-        .local_address(IpAddr::from(from))
-        .no_proxy()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client")
 }
 
 #[tokio::test]

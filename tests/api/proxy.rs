@@ -1,21 +1,9 @@
 //! Behind a reverse proxy (issue 13): only a trusted peer's
 //! X-Forwarded-For names the client, for the throttle and the logs alike.
 
-use std::net::IpAddr;
-use std::time::Duration;
-
 use serde_json::json;
 
-use crate::helpers::{Binary, Reply, register_at};
-
-fn client_from(from: [u8; 4]) -> reqwest::Client {
-    reqwest::Client::builder()
-        .local_address(IpAddr::from(from))
-        .no_proxy()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client")
-}
+use crate::helpers::{Binary, Reply, client_from, register_at};
 
 async fn wrong_login(http: &reqwest::Client, base: &str, forwarded: Option<&str>) -> Reply {
     wrong_login_as("bob", http, base, forwarded).await

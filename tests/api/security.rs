@@ -1,22 +1,10 @@
 //! What an attacker could do (issue 16), each tried for real: concurrent
 //! guesses, floods of hashes and channels, look-alike names.
 
-use std::net::IpAddr;
-use std::time::Duration;
-
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Binary, Reply, TestServer, call_at};
-
-/// A client whose connections come from `from` (any 127.x.y.z is this host).
-fn client_from(from: [u8; 4]) -> reqwest::Client {
-    reqwest::Client::builder()
-        .local_address(IpAddr::from(from))
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client")
-}
+use crate::helpers::{Binary, Reply, TestServer, call_at, client_from};
 
 async fn login_from(http: &reqwest::Client, base: &str, name: &str, password: &str) -> Reply {
     let body = json!({"name": name, "password": password});
