@@ -74,10 +74,14 @@ impl Server {
     /// Binds the listening socket, then opens and migrates the database.
     pub async fn bind(config: Config) -> Result<Server, StartError> {
         // Before anything is bound or opened: a bad pair changes nothing.
-        let tls = match &config.tls {
-            Some(files) => Some(Arc::new(
-                http::tls::Tls::load(files.clone()).map_err(StartError::Tls)?,
-            )),
+        // Reading files blocks, so not on the async runtime.
+        let tls = match config.tls.clone() {
+            Some(files) => {
+                let loaded = tokio::task::spawn_blocking(move || http::tls::Tls::load(files))
+                    .await
+                    .map_err(|e| StartError::Tls(e.to_string()))?;
+                Some(Arc::new(loaded.map_err(StartError::Tls)?))
+            }
             None => None,
         };
         let listener = tokio::net::TcpListener::bind(config.listen)

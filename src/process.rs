@@ -63,10 +63,17 @@ pub async fn reload_on_sighup(tls: Option<Arc<Tls>>) {
         }
     };
     while hangups.recv().await.is_some() {
-        match tls.as_ref().map(|tls| tls.reload()) {
-            Some(Ok(())) => tracing::info!("reloaded the TLS certificate and key"),
-            Some(Err(why)) => tracing::error!("{why}; keeping the certificate in use"),
-            None => tracing::info!("SIGHUP: nothing to reload without TLS"),
+        let Some(tls) = tls.clone() else {
+            tracing::info!("SIGHUP: nothing to reload without TLS");
+            continue;
+        };
+        // Reading files blocks: not on the async runtime.
+        match tokio::task::spawn_blocking(move || tls.reload()).await {
+            Ok(Ok(())) => tracing::info!("reloaded the TLS certificate and key"),
+            Ok(Err(why)) => tracing::error!("{why}; keeping the certificate in use"),
+            Err(e) => {
+                tracing::error!(error = %e, "reloading TLS failed; keeping the certificate in use")
+            }
         }
     }
 }
