@@ -130,6 +130,26 @@ impl TestServer {
     }
 }
 
+/// `dir/old.db` with the schema as it stood at `version` (every migration
+/// up to it, none after), for tests of what a newer azuma makes of it.
+pub fn old_database(dir: &Path, version: i64) -> rusqlite::Connection {
+    let schema = include_str!("../../schema.sql");
+    let next = format!("-- migration {}:", version + 1);
+    let upto = &schema[..schema.find(&next).expect("a later migration")];
+    let old = rusqlite::Connection::open(dir.join("old.db")).expect("old.db");
+    old.execute_batch(upto).expect("the old schema");
+    old.pragma_update(None, "user_version", version)
+        .expect("its version");
+    old
+}
+
+/// `password` hashed as azuma stores it (at the harness's cheap cost).
+pub async fn stored_hash(password: &str) -> String {
+    let hashes = azuma::password::Passwords::new(cheap_scrypt(), 0);
+    let password = azuma::names::Password::try_from(password.to_owned()).expect("a password");
+    hashes.hash(password).await.expect("a hash")
+}
+
 /// A client whose connections come from `from`: any 127.x.y.z is this
 /// host, so tests can play several clients.
 pub fn client_from(from: [u8; 4]) -> reqwest::Client {

@@ -321,14 +321,8 @@ async fn names_from_before_the_rules_keep_working() {
     // A database at schema version 3, before names had keys, holding two
     // names that look alike and one that the rules now refuse.
     let dir = tempfile::tempdir().unwrap();
-    let schema = include_str!("../../schema.sql");
-    let before_4 = &schema[..schema.find("-- migration 4:").expect("migration 4")];
-    let old = rusqlite::Connection::open(dir.path().join("old.db")).unwrap();
-    old.execute_batch(before_4).unwrap();
-    old.pragma_update(None, "user_version", 3).unwrap();
-    let hashes = azuma::password::Passwords::new(crate::helpers::cheap_scrypt(), 0);
-    let password = azuma::names::Password::try_from("pw".to_owned()).unwrap();
-    let hash = hashes.hash(password).await.unwrap();
+    let old = crate::helpers::old_database(dir.path(), 3);
+    let hash = crate::helpers::stored_hash("pw").await;
     for (i, name) in ["admin", "Admin", "p\u{430}ypal"].iter().enumerate() {
         old.execute(
             "INSERT INTO users (id, name, password, created_at) VALUES (?1, ?2, ?3, ?4)",

@@ -75,14 +75,8 @@ async fn typing_errors() {
 async fn a_database_from_before_issue_11_is_migrated_and_served() {
     // Schema version 4, holding one account, a channel and its messages.
     let dir = tempfile::tempdir().unwrap();
-    let schema = include_str!("../../schema.sql");
-    let before_5 = &schema[..schema.find("-- migration 5:").expect("migration 5")];
-    let old = rusqlite::Connection::open(dir.path().join("old.db")).unwrap();
-    old.execute_batch(before_5).unwrap();
-    old.pragma_update(None, "user_version", 4).unwrap();
-    let hashes = azuma::password::Passwords::new(crate::helpers::cheap_scrypt(), 0);
-    let password = azuma::names::Password::try_from("pw".to_owned()).unwrap();
-    let hash = hashes.hash(password).await.unwrap();
+    let old = crate::helpers::old_database(dir.path(), 4);
+    let hash = crate::helpers::stored_hash("pw").await;
     let (user, channel) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
     old.execute(
         "INSERT INTO users (id, name, name_key, password, created_at) VALUES (?1, 'old', 'old', ?2, 1)",
