@@ -84,7 +84,7 @@ pub fn mark(
     message: &Uuid,
 ) -> Result<Option<Marker>, Refusal> {
     let channel_seq = channels::seq(conn, channel)?.ok_or_else(|| channels::not_found(channel))?;
-    let seq = messages::seq_in(conn, message, channel_seq)?
+    let seq = messages::seq_in(conn, message, Some(channel_seq))?
         .ok_or_else(|| Refusal::Invalid(format!("{message} is not a message of this channel")))?;
     let moved = advance(conn, user, channel_seq, seq, message)?;
     Ok(moved.then_some(Marker {

@@ -192,14 +192,19 @@ pub fn delete(conn: &Connection, id: &Uuid, by: &Uuid) -> Result<Deleted, Refusa
     Ok(Deleted { id: *id, channel })
 }
 
-/// The storage sequence number of message `id` in channel `channel_seq`,
-/// deleted or not: a message's place stays a valid cursor.
-pub fn seq_in(conn: &Connection, id: &Uuid, channel_seq: i64) -> Result<Option<i64>, StoreError> {
+/// The storage sequence number of message `id`, deleted or not (a
+/// message's place stays a valid cursor), if it is in channel
+/// `channel_seq` (or in any channel, for `None`).
+pub fn seq_in(
+    conn: &Connection,
+    id: &Uuid,
+    channel_seq: Option<i64>,
+) -> Result<Option<i64>, StoreError> {
     Ok(conn
         .prepare_cached(
-            "SELECT seq FROM messages WHERE id = ?1 AND channel = ?2
+            "SELECT seq FROM messages WHERE id = ?1 AND (?2 IS NULL OR channel = ?2)
              UNION ALL
-             SELECT seq FROM message_tombstones WHERE id = ?1 AND channel = ?2",
+             SELECT seq FROM message_tombstones WHERE id = ?1 AND (?2 IS NULL OR channel = ?2)",
         )?
         .query_row(params![id, channel_seq], |r| r.get(0))
         .optional()?)
@@ -224,7 +229,7 @@ pub fn history(
         return Err(channels::not_found(&channel_id));
     };
     let cursor_seq = |id: &Uuid| -> Result<i64, Refusal> {
-        seq_in(&tx, id, channel_seq)?
+        seq_in(&tx, id, Some(channel_seq))?
             .ok_or_else(|| Refusal::Invalid(format!("{id} is not a message of this channel")))
     };
     let (sql, from, newest_first) = match &page.cursor {

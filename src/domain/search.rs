@@ -79,9 +79,8 @@ pub fn search(
         None => None,
     };
     let below = match before {
-        Some(id) => {
-            seq_of(conn, id)?.ok_or_else(|| Refusal::Invalid(format!("{id} is not a message")))?
-        }
+        Some(id) => messages::seq_in(conn, id, None)?
+            .ok_or_else(|| Refusal::Invalid(format!("{id} is not a message")))?,
         None => i64::MAX,
     };
     // The columns of `messages::from_row`.
@@ -99,19 +98,6 @@ pub fn search(
         messages::from_row,
     )?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-/// The storage sequence number of message `id` in any channel, deleted or
-/// not.
-fn seq_of(conn: &Connection, id: &Uuid) -> Result<Option<i64>, StoreError> {
-    use rusqlite::OptionalExtension;
-    Ok(conn
-        .prepare_cached(
-            "SELECT seq FROM messages WHERE id = ?1
-             UNION ALL SELECT seq FROM message_tombstones WHERE id = ?1",
-        )?
-        .query_row([id], |r| r.get(0))
-        .optional()?)
 }
 
 #[cfg(test)]

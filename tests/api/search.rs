@@ -126,6 +126,13 @@ async fn finds_every_word_folding_case_and_diacritics_newest_first() {
         found(&server, &token, &q("peace")).await,
         Vec::<String>::new()
     );
+    // A deleted message is still a place to page from.
+    let deleted = sent[3]["id"].as_str().unwrap();
+    let after_delete = [("q", "hel"), ("before", deleted)];
+    assert_eq!(
+        found(&server, &token, &after_delete).await,
+        ["help me please"]
+    );
     server.stop().await;
 }
 
