@@ -148,6 +148,9 @@ impl Server {
     /// (for a bounded time), closes every websocket with 1001 and
     /// checkpoints the WAL into the database file.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) {
+        // Watching SIGHUP before saying "listening": one sent right after
+        // must not end the process (the default action).
+        let reloads = tokio::spawn(process::reload_on_sighup(self.tls.clone()));
         let scheme = if self.tls.is_some() { "https" } else { "http" };
         tracing::info!(
             address = %self.local_addr,
@@ -155,7 +158,6 @@ impl Server {
             "listening on {scheme}://{}",
             self.local_addr
         );
-        let reloads = tokio::spawn(process::reload_on_sighup(self.tls.clone()));
         let app = self.app.clone();
         let interval = self.config.prune_interval;
         let maintenance = tokio::spawn(async move {

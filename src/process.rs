@@ -52,16 +52,20 @@ async fn signal() {
 /// Reads the TLS certificate and key again on every SIGHUP; a bad pair is
 /// logged and the one in use kept. Without TLS a SIGHUP (a `systemctl
 /// reload`, say) only says so, rather than ending the process as it would
-/// by default. Runs until the task is dropped.
-pub async fn reload_on_sighup(tls: Option<Arc<Tls>>) {
+/// by default. The signal is watched from the call on (so call it before
+/// saying that the server listens); the future runs until dropped.
+pub fn reload_on_sighup(tls: Option<Arc<Tls>>) -> impl Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut hangups = match signal(SignalKind::hangup()) {
-        Ok(hangups) => hangups,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot watch SIGHUP: no TLS reloads");
-            return;
+    let hangups = signal(SignalKind::hangup());
+    async move {
+        match hangups {
+            Ok(hangups) => reload_on(hangups, tls).await,
+            Err(e) => tracing::warn!(error = %e, "cannot watch SIGHUP: no TLS reloads"),
         }
-    };
+    }
+}
+
+async fn reload_on(mut hangups: tokio::signal::unix::Signal, tls: Option<Arc<Tls>>) {
     while hangups.recv().await.is_some() {
         let Some(tls) = tls.clone() else {
             tracing::info!("SIGHUP: nothing to reload without TLS");
