@@ -64,6 +64,14 @@ pub fn body<T: DeserializeOwned + Send + 'static>()
 
 /// Parses JSON into `T`, with serde's explanation as the 400's detail.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Every body is an object: serde would also read a struct from an
+    // array of its fields' values (`[null, null]`), which no client means.
+    let first = bytes.iter().find(|b| !b" \t\n\r".contains(b));
+    if first != Some(&b'{') {
+        return Err(ApiError::BadRequest(
+            "the body must be a JSON object".into(),
+        ));
+    }
     serde_json::from_slice(bytes)
         .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
 }
