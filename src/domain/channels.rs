@@ -8,7 +8,7 @@ use super::clock::Timestamp;
 use super::error::{Refusal, StoreError};
 
 /// A channel as the API shows it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Channel {
     /// The channel's id.
     pub id: Uuid,

@@ -24,13 +24,14 @@ pub struct Marker {
 }
 
 /// One channel's line of `GET /user/self/unread`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Unread {
     /// The channel.
     pub channel: Uuid,
     /// The last message read, or `null`.
     pub last_read: Option<Uuid>,
     /// Messages after it (not deleted), at most [`UNREAD_CAP`].
+    #[schema(minimum = 0, maximum = 1000)]
     pub unread: i64,
 }
 

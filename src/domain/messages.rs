@@ -11,7 +11,7 @@ use super::error::{Refusal, StoreError};
 use super::names::MessageContent;
 
 /// A message as the API shows it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Message {
     /// The message's id.
     pub id: Uuid,

@@ -24,6 +24,16 @@ fn invalid<T>(why: impl Into<String>) -> Result<T, Invalid> {
     Err(Invalid(why.into()))
 }
 
+/// The most bytes a password may have (API.md's Limits, which the OpenAPI
+/// document states from these).
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// The most characters a channel's name may have, after trimming.
+pub const MAX_CHANNEL_NAME: usize = 100;
+/// The most characters a channel's description may have.
+pub const MAX_DESCRIPTION: usize = 1024;
+/// The most characters a message may have.
+pub const MAX_CONTENT: usize = 4000;
+
 /// A user's name as API.md's Limits say: 1–64 characters after NFC, no
 /// control, format or invisible characters, no leading or trailing
 /// whitespace, one script. Held in NFC, with its uniqueness key.
@@ -68,7 +78,7 @@ impl TryFrom<String> for LoginName {
     type Error = Invalid;
 
     fn try_from(name: String) -> Result<Self, Invalid> {
-        if !(1..=64).contains(&name.chars().count()) {
+        if !(1..=unicode::USER_NAME_MAX).contains(&name.chars().count()) {
             return invalid("name must be 1 to 64 characters");
         }
         if name.chars().any(char::is_control) {
@@ -100,7 +110,7 @@ impl TryFrom<String> for Password {
     type Error = Invalid;
 
     fn try_from(password: String) -> Result<Self, Invalid> {
-        if password.is_empty() || password.len() > 1024 {
+        if password.is_empty() || password.len() > MAX_PASSWORD_BYTES {
             return invalid("password must be 1 to 1024 bytes");
         }
         Ok(Password(password))
@@ -124,7 +134,7 @@ impl TryFrom<String> for ChannelName {
 
     fn try_from(name: String) -> Result<Self, Invalid> {
         let trimmed = name.trim();
-        if !(1..=100).contains(&trimmed.chars().count()) {
+        if !(1..=MAX_CHANNEL_NAME).contains(&trimmed.chars().count()) {
             return invalid("name must be 1 to 100 characters after trimming");
         }
         if !unicode::channel_text_ok(trimmed, false) {
@@ -146,7 +156,10 @@ impl TryFrom<Option<String>> for Description {
 
     fn try_from(text: Option<String>) -> Result<Self, Invalid> {
         let text = text.filter(|d| !d.trim().is_empty());
-        if text.as_ref().is_some_and(|d| d.chars().count() > 1024) {
+        if text
+            .as_ref()
+            .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION)
+        {
             return invalid("description must be at most 1024 characters");
         }
         if text
@@ -170,7 +183,7 @@ impl TryFrom<String> for MessageContent {
     type Error = Invalid;
 
     fn try_from(content: String) -> Result<Self, Invalid> {
-        if !(1..=4000).contains(&content.chars().count()) {
+        if !(1..=MAX_CONTENT).contains(&content.chars().count()) {
             return invalid("content must be 1 to 4000 characters");
         }
         if content.trim().is_empty() {

@@ -20,7 +20,7 @@ pub const USER_NAME_MAX: usize = 64;
 const USER_NAME_RAW_MAX_BYTES: usize = USER_NAME_MAX * 16;
 
 /// Control (Cc) or format (Cf) character.
-fn is_control_or_format(c: char) -> bool {
+pub fn is_control_or_format(c: char) -> bool {
     matches!(
         CodePointMapData::<GeneralCategory>::new().get(c),
         GeneralCategory::Control | GeneralCategory::Format

@@ -12,7 +12,7 @@ use super::sessions::{self, TokenHash};
 use super::unicode;
 
 /// A user as the API shows it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct User {
     /// The user's id.
     pub id: Uuid,

@@ -104,29 +104,50 @@ reject_via_api_error!(StoreError, Refusal, HashError, Invalid);
 
 impl warp::reject::Reject for ApiError {}
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    message: &'static str,
+/// What clients switch on: the `message` of every error body, and of the
+/// websocket's `Error` frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Code {
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    RequestTimeout,
+    AlreadyExists,
+    PayloadTooLarge,
+    TooManyRequests,
+    InternalServerError,
+    ServiceUnavailable,
+}
+
+/// The body of every error answer.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody<'a> {
+    message: Code,
+    /// Human-readable; never secrets, SQL or stack traces.
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<&'a str>,
 }
 
 impl ApiError {
-    fn status_and_code(&self) -> (StatusCode, &'static str) {
+    fn status_and_code(&self) -> (StatusCode, Code) {
         match self {
-            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "BAD_REQUEST"),
-            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
-            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "FORBIDDEN"),
-            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
-            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"),
-            ApiError::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "REQUEST_TIMEOUT"),
-            ApiError::AlreadyExists(_) => (StatusCode::CONFLICT, "ALREADY_EXISTS"),
-            ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
-            ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS"),
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, Code::BadRequest),
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, Code::Unauthorized),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, Code::Forbidden),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, Code::NotFound),
+            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, Code::MethodNotAllowed),
+            ApiError::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, Code::RequestTimeout),
+            ApiError::AlreadyExists(_) => (StatusCode::CONFLICT, Code::AlreadyExists),
+            ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, Code::PayloadTooLarge),
+            ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, Code::TooManyRequests),
             ApiError::Unavailable(_) | ApiError::Overloaded(_) => {
-                (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE")
+                (StatusCode::SERVICE_UNAVAILABLE, Code::ServiceUnavailable)
             }
-            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, Code::InternalServerError),
         }
     }
 

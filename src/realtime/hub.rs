@@ -17,8 +17,9 @@ use crate::sync::lock;
 const CAPACITY: usize = 1024;
 
 /// Something connected clients hear about.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(tag = "type", content = "content")]
+#[schema(as = ServerEvent)]
 pub enum Event<'a> {
     /// A message was stored.
     Message(&'a Message),
@@ -60,9 +61,31 @@ pub enum Event<'a> {
         /// Whose.
         user: Uuid,
         /// `ONLINE`, `AFK`, `DND` or `OFFLINE`.
+        #[schema(value_type = OnlineStatus)]
         onlinestatus: &'static str,
     },
 }
+
+/// The schema of a visible status, as `Status` events and `GET /user/...`
+/// show it.
+pub struct OnlineStatus;
+
+impl OnlineStatus {
+    /// Every status others may see.
+    pub const ALL: [&str; 4] = ["ONLINE", "AFK", "DND", "OFFLINE"];
+}
+
+impl utoipa::PartialSchema for OnlineStatus {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(Self::ALL))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for OnlineStatus {}
 
 /// Whom a frame is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use super::hub::{Event, Hub};
 use crate::sync::lock;
 
 /// A status a user can choose.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Status {
     /// Shown as `ONLINE`.
@@ -119,6 +119,19 @@ mod tests {
         frames: &mut tokio::sync::broadcast::Receiver<crate::realtime::hub::Frame>,
     ) -> Option<String> {
         frames.try_recv().ok().map(|f| f.text.as_str().to_owned())
+    }
+
+    #[test]
+    fn the_document_lists_every_visible_status() {
+        let all = [
+            Status::Online,
+            Status::Afk,
+            Status::Dnd,
+            Status::AppearAsOffline,
+        ];
+        for status in all {
+            assert!(crate::realtime::hub::OnlineStatus::ALL.contains(&status.visible()));
+        }
     }
 
     #[test]

@@ -16,15 +16,15 @@ use crate::http::error::ApiError;
 use crate::http::filters::{self, authenticated, id, with_app};
 use crate::http::json;
 
-#[derive(Deserialize)]
-struct NewChannel {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct NewChannel {
     name: ChannelName,
     #[serde(default)]
     description: Description,
 }
 
-#[derive(Deserialize)]
-struct DeleteChannel {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct DeleteChannel {
     id: Uuid,
 }
 
@@ -48,8 +48,7 @@ pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
         .and(json::body())
         .and_then(delete);
     let get = warp::path("channel")
-        .and(id("channel", &[]))
-        .and(warp::path::end())
+        .and(id("channel", &[], &[]))
         .and(filters::get())
         .and(with_app(app))
         .and(authenticated(app))
@@ -64,7 +63,14 @@ pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-async fn create(app: App, session: Session, body: NewChannel) -> Result<Response, Rejection> {
+/// Creates a channel the caller owns.
+#[utoipa::path(post, operation_id = "create_channel", path = "/channel", tag = "channels", request_body = NewChannel,
+    responses((status = 201, description = "The new channel", body = Channel)))]
+pub(super) async fn create(
+    app: App,
+    session: Session,
+    body: NewChannel,
+) -> Result<Response, Rejection> {
     let now = app.clock.now();
     app.channel_rate
         .take(session.user_id, now)
@@ -83,18 +89,38 @@ async fn create(app: App, session: Session, body: NewChannel) -> Result<Response
     Ok(json::reply(StatusCode::CREATED, &channel))
 }
 
-async fn list(app: App, _: Session) -> Result<Response, Rejection> {
+/// Every channel, oldest first.
+#[utoipa::path(get, operation_id = "list_channels", path = "/channel", tag = "channels",
+    responses((status = 200, description = "Every channel, oldest first", body = Vec<Channel>)))]
+pub(super) async fn list(app: App, _: Session) -> Result<Response, Rejection> {
     let channels = app.db.run(|conn| channels::list(conn)).await?;
     Ok(json::reply(StatusCode::OK, &channels))
 }
 
-async fn get(id: Uuid, app: App, _: Session) -> Result<Response, Rejection> {
+/// One channel.
+#[utoipa::path(get, operation_id = "get_channel", path = "/channel/{id}", tag = "channels", params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, description = "The channel", body = Channel),
+        (status = 404, description = "No such channel", body = crate::http::error::ErrorBody),
+    ))]
+pub(super) async fn get(id: Uuid, app: App, _: Session) -> Result<Response, Rejection> {
     let channel = app.db.run(move |conn| channels::load(conn, &id)).await?;
     let channel = channel.ok_or_else(|| channels::not_found(&id))?;
     Ok(json::reply(StatusCode::OK, &channel))
 }
 
-async fn delete(app: App, session: Session, body: DeleteChannel) -> Result<Response, Rejection> {
+/// Deletes a channel the caller owns, with its messages.
+#[utoipa::path(delete, operation_id = "delete_channel", path = "/channel", tag = "channels", request_body = DeleteChannel,
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "The caller does not own it", body = crate::http::error::ErrorBody),
+        (status = 404, description = "No such channel", body = crate::http::error::ErrorBody),
+    ))]
+pub(super) async fn delete(
+    app: App,
+    session: Session,
+    body: DeleteChannel,
+) -> Result<Response, Rejection> {
     app.writer.delete_channel(body.id, session.user_id).await?;
     Ok(json::no_content())
 }

@@ -15,19 +15,24 @@ use crate::http::filters::{self, authenticated, id, parse_id, with_app};
 use crate::http::json;
 
 /// The history query, as given; checked by [`page`].
-#[derive(Deserialize)]
-struct HistoryQuery {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct HistoryQuery {
+    /// The newest messages older than this one (not with `after`).
+    #[param(value_type = Option<Uuid>)]
     before: Option<String>,
+    /// The oldest messages newer than this one, to catch up (not with `before`).
+    #[param(value_type = Option<Uuid>)]
     after: Option<String>,
+    /// How many, 50 if absent.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     limit: Option<String>,
 }
 
 /// The history route.
 pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
     warp::path("channel")
-        .and(id("channel", &[]))
-        .and(warp::path("messages"))
-        .and(warp::path::end())
+        .and(id("channel", &[], &["messages"]))
         .and(filters::get())
         .and(with_app(app))
         .and(authenticated(app))
@@ -36,7 +41,14 @@ pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-async fn history(
+/// A page of a channel's history, oldest first.
+#[utoipa::path(get, operation_id = "channel_history", path = "/channel/{id}/messages", tag = "messages",
+    params(("id" = Uuid, Path), HistoryQuery),
+    responses(
+        (status = 200, description = "The page, oldest first", body = Vec<messages::Message>),
+        (status = 404, description = "No such channel", body = crate::http::error::ErrorBody),
+    ))]
+pub(super) async fn history(
     channel: Uuid,
     app: App,
     _: Session,

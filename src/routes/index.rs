@@ -12,8 +12,9 @@ use crate::http::error::ApiError;
 use crate::http::filters::{self, with_app};
 use crate::http::json;
 
-#[derive(Clone, Serialize)]
-struct Index {
+/// What `GET /` answers.
+#[derive(Clone, Serialize, utoipa::ToSchema)]
+pub(super) struct Index {
     name: &'static str,
     version: &'static str,
     authors: Vec<&'static str>,
@@ -22,7 +23,7 @@ struct Index {
 
 /// The index and health routes.
 pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
-    let index = Index {
+    let info = Index {
         name: env!("CARGO_PKG_NAME"),
         version: env!("CARGO_PKG_VERSION"),
         authors: env!("CARGO_PKG_AUTHORS")
@@ -31,22 +32,39 @@ pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
             .collect(),
         license: env!("CARGO_PKG_LICENSE"),
     };
-    let index = warp::path::end()
+    let route = warp::path::end()
         .and(filters::get())
-        .map(move || json::reply(StatusCode::OK, &index));
+        .map(move || index(&info));
     let health = warp::path!("health")
         .and(filters::get())
         .and(with_app(app))
         .and_then(health);
-    index.or(health).unify().boxed()
+    route.or(health).unify().boxed()
 }
 
-async fn health(app: App) -> Result<Response, Rejection> {
+/// What `GET /health` answers when all is well.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct Health {
+    #[schema(pattern = "^ok$")]
+    status: &'static str,
+}
+
+/// What this server is.
+#[utoipa::path(get, operation_id = "index", path = "/", tag = "server", security(()),
+    responses((status = 200, description = "The server's name, version, authors and license", body = Index)))]
+pub(super) fn index(info: &Index) -> Response {
+    json::reply(StatusCode::OK, info)
+}
+
+/// Whether the database answers a query and takes a write.
+#[utoipa::path(get, operation_id = "health", path = "/health", tag = "server", security(()),
+    responses(
+        (status = 200, description = "The database answers and takes writes", body = Health),
+        (status = 503, description = "The database does not", body = crate::http::error::ErrorBody),
+    ))]
+pub(super) async fn health(app: App) -> Result<Response, Rejection> {
     if app.db.healthy().await {
-        Ok(json::reply(
-            StatusCode::OK,
-            &serde_json::json!({"status": "ok"}),
-        ))
+        Ok(json::reply(StatusCode::OK, &Health { status: "ok" }))
     } else {
         let cause = crate::domain::error::cause("the database does not answer");
         Err(ApiError::Unavailable(cause).into())

@@ -16,14 +16,14 @@ use crate::domain::names::MessageContent;
 use crate::http::filters::{self, authenticated, id, with_app};
 use crate::http::json;
 
-#[derive(Deserialize)]
-struct NewMessage {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct NewMessage {
     channel: Uuid,
     content: MessageContent,
 }
 
-#[derive(Deserialize)]
-struct Edit {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct Edit {
     content: MessageContent,
 }
 
@@ -38,11 +38,7 @@ pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
         .and(authenticated(app))
         .and(json::body())
         .and_then(send);
-    let one = || {
-        warp::path("message")
-            .and(id("message", FIXED))
-            .and(warp::path::end())
-    };
+    let one = || warp::path("message").and(id("message", FIXED, &[]));
     let get = one()
         .and(filters::get())
         .and(with_app(app))
@@ -68,7 +64,18 @@ pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-async fn send(app: App, session: Session, body: NewMessage) -> Result<Response, Rejection> {
+/// Sends a message: durable before the answer, then pushed to every
+/// authenticated websocket.
+#[utoipa::path(post, operation_id = "send_message", path = "/message/send", tag = "messages", request_body = NewMessage,
+    responses(
+        (status = 200, description = "The message as stored", body = messages::Message),
+        (status = 404, description = "No such channel", body = crate::http::error::ErrorBody),
+    ))]
+pub(super) async fn send(
+    app: App,
+    session: Session,
+    body: NewMessage,
+) -> Result<Response, Rejection> {
     let message = app
         .writer
         .send(body.channel, session.user_id, body.content)
@@ -76,18 +83,45 @@ async fn send(app: App, session: Session, body: NewMessage) -> Result<Response, 
     Ok(json::reply(StatusCode::OK, &message))
 }
 
-async fn get(id: Uuid, app: App, _: Session) -> Result<Response, Rejection> {
+/// One message.
+#[utoipa::path(get, operation_id = "get_message", path = "/message/{id}", tag = "messages", params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, description = "The message", body = messages::Message),
+        (status = 404, description = "No such message, or deleted", body = crate::http::error::ErrorBody),
+    ))]
+pub(super) async fn get(id: Uuid, app: App, _: Session) -> Result<Response, Rejection> {
     let message = app.db.run(move |conn| messages::load(conn, &id)).await?;
     let message = message.ok_or_else(|| messages::not_found(&id))?;
     Ok(json::reply(StatusCode::OK, &message))
 }
 
-async fn edit(id: Uuid, app: App, session: Session, body: Edit) -> Result<Response, Rejection> {
+/// Replaces a message's content (its author only).
+#[utoipa::path(patch, operation_id = "edit_message", path = "/message/{id}", tag = "messages", params(("id" = Uuid, Path)),
+    request_body = Edit,
+    responses(
+        (status = 200, description = "The message as edited", body = messages::Message),
+        (status = 403, description = "The caller did not write it", body = crate::http::error::ErrorBody),
+        (status = 404, description = "No such message, or deleted", body = crate::http::error::ErrorBody),
+    ))]
+pub(super) async fn edit(
+    id: Uuid,
+    app: App,
+    session: Session,
+    body: Edit,
+) -> Result<Response, Rejection> {
     let message = app.writer.edit(id, session.user_id, body.content).await?;
     Ok(json::reply(StatusCode::OK, &message))
 }
 
-async fn delete(id: Uuid, app: App, session: Session) -> Result<Response, Rejection> {
+/// Deletes a message (its author or the channel's owner); its id stays a
+/// valid history cursor.
+#[utoipa::path(delete, operation_id = "delete_message", path = "/message/{id}", tag = "messages", params(("id" = Uuid, Path)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "Neither its author nor the channel's owner", body = crate::http::error::ErrorBody),
+        (status = 404, description = "No such message, or deleted already", body = crate::http::error::ErrorBody),
+    ))]
+pub(super) async fn delete(id: Uuid, app: App, session: Session) -> Result<Response, Rejection> {
     app.writer.delete_message(id, session.user_id).await?;
     Ok(json::no_content())
 }

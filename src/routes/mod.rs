@@ -13,11 +13,13 @@
 //! | `GET /channel/{id}/messages` | `history` |
 //! | `POST /channel/{id}/read`, `GET /user/self/unread` | `read` |
 //! | `GET /init_ws` | `ws` |
+//! | `GET /openapi.json` | `openapi` |
 
 mod channel;
 mod history;
 mod index;
 mod message;
+pub mod openapi;
 mod read;
 mod search;
 mod session;
@@ -27,6 +29,8 @@ mod ws;
 
 use warp::Filter;
 use warp::filters::BoxedFilter;
+use warp::filters::path::FullPath;
+use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::{Reply, Response};
 
 use crate::app::App;
@@ -54,8 +58,22 @@ pub fn api(app: &App, cors_origins: &[String]) -> BoxedFilter<(Response,)> {
         .unify()
         .or(ws::routes(app))
         .unify()
+        .or(openapi::routes())
+        .unify()
         .recover(error::recover)
         .unify();
+    // A 405 says which methods the path does take (RFC 9110).
+    let api = warp::path::full()
+        .and(api)
+        .map(|path: FullPath, mut response: Response| {
+            if response.status() == StatusCode::METHOD_NOT_ALLOWED
+                && let Some(allow) = openapi::allowed(path.as_str())
+                && let Ok(allow) = HeaderValue::from_str(&allow)
+            {
+                response.headers_mut().insert(header::ALLOW, allow);
+            }
+            response
+        });
     // CORS wraps the recovered API so error responses carry its headers too;
     // its own refusals are recovered outside it.
     match cors::filter(cors_origins) {

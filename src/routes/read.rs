@@ -13,17 +13,15 @@ use crate::domain::markers;
 use crate::http::filters::{self, authenticated, id, with_app};
 use crate::http::json;
 
-#[derive(Deserialize)]
-struct Read {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct Read {
     message: Uuid,
 }
 
 /// Marking read, and the unread counts.
 pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
     let read = warp::path("channel")
-        .and(id("channel", &[]))
-        .and(warp::path("read"))
-        .and(warp::path::end())
+        .and(id("channel", &[], &["read"]))
         .and(warp::post())
         .and(with_app(app))
         .and(authenticated(app))
@@ -37,7 +35,14 @@ pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
     read.or(unread).unify().boxed()
 }
 
-async fn read(
+/// Moves the caller's read marker forward to a message of the channel.
+#[utoipa::path(post, operation_id = "mark_read", path = "/channel/{id}/read", tag = "read markers", params(("id" = Uuid, Path)),
+    request_body = Read,
+    responses(
+        (status = 204, description = "The marker is there, or further on"),
+        (status = 404, description = "No such channel", body = crate::http::error::ErrorBody),
+    ))]
+pub(super) async fn read(
     channel: Uuid,
     app: App,
     session: Session,
@@ -49,7 +54,10 @@ async fn read(
     Ok(json::no_content())
 }
 
-async fn unread(app: App, session: Session) -> Result<Response, Rejection> {
+/// Unread counts, one per channel, in the order of `GET /channel`.
+#[utoipa::path(get, operation_id = "unread_counts", path = "/user/self/unread", tag = "read markers",
+    responses((status = 200, description = "One entry per channel", body = Vec<markers::Unread>)))]
+pub(super) async fn unread(app: App, session: Session) -> Result<Response, Rejection> {
     let user = session.user_id;
     let counts = app.db.run(move |conn| markers::unread(conn, &user)).await?;
     Ok(json::reply(StatusCode::OK, &counts))

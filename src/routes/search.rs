@@ -16,11 +16,21 @@ use crate::http::filters::{self, authenticated, parse_id, with_app};
 use crate::http::json;
 
 /// The query, as given.
-#[derive(Deserialize)]
-struct SearchQuery {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct SearchQuery {
+    /// Plain text: every word must occur, the last as a prefix. Never a
+    /// query language.
+    #[param(required = true, value_type = String, min_length = 1, max_length = 200)]
     q: Option<String>,
+    /// Only this channel.
+    #[param(value_type = Option<uuid::Uuid>)]
     channel: Option<String>,
+    /// Only messages stored before this one: the next page.
+    #[param(value_type = Option<uuid::Uuid>)]
     before: Option<String>,
+    /// How many, 50 if absent.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     limit: Option<String>,
 }
 
@@ -35,7 +45,17 @@ pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-async fn search(app: App, _: Session, query: SearchQuery) -> Result<Response, Rejection> {
+/// Messages containing every word of `q`, newest first.
+#[utoipa::path(get, operation_id = "search_messages", path = "/message/search", tag = "messages", params(SearchQuery),
+    responses(
+        (status = 200, description = "The matches, newest first", body = Vec<crate::domain::messages::Message>),
+        (status = 404, description = "No such channel", body = crate::http::error::ErrorBody),
+    ))]
+pub(super) async fn search(
+    app: App,
+    _: Session,
+    query: SearchQuery,
+) -> Result<Response, Rejection> {
     let q = query
         .q
         .ok_or_else(|| ApiError::BadRequest("q is required".into()))?;

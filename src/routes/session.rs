@@ -18,8 +18,8 @@ use crate::http::server::ClientAddr;
 
 /// Body of login. The name is checked only loosely (see [`LoginName`]),
 /// so that names from before today's rules still sign in.
-#[derive(Deserialize)]
-struct Credentials {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct Credentials {
     name: LoginName,
     password: String,
 }
@@ -40,7 +40,18 @@ pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
     login.or(logout).unify().boxed()
 }
 
-async fn login(app: App, client: ClientAddr, body: Credentials) -> Result<Response, Rejection> {
+/// Signs in: a new session.
+#[utoipa::path(post, operation_id = "login", path = "/user/login", tag = "sessions", security(()), request_body = Credentials,
+    responses(
+        (status = 200, description = "A new session", body = super::user::TokenReply),
+        (status = 403, description = "Wrong password", body = crate::http::error::ErrorBody),
+        (status = 404, description = "No user of that name", body = crate::http::error::ErrorBody),
+    ))]
+pub(super) async fn login(
+    app: App,
+    client: ClientAddr,
+    body: Credentials,
+) -> Result<Response, Rejection> {
     let (address, now) = (client.0, app.clock.now());
     let throttled = ApiError::TooManyRequests;
     app.throttle.arrive(address, now).map_err(throttled)?;
@@ -79,7 +90,10 @@ async fn login(app: App, client: ClientAddr, body: Credentials) -> Result<Respon
     Ok(json::reply(StatusCode::OK, &TokenReply { token }))
 }
 
-async fn logout(app: App, session: Session) -> Result<Response, Rejection> {
+/// Revokes the presented token, and closes the websockets it opened.
+#[utoipa::path(post, operation_id = "logout", path = "/user/logout", tag = "sessions",
+    responses((status = 204, description = "Revoked")))]
+pub(super) async fn logout(app: App, session: Session) -> Result<Response, Rejection> {
     app.sessions.revoke(session.token_hash).await?;
     Ok(json::no_content())
 }

@@ -15,15 +15,16 @@ use crate::http::json;
 use crate::realtime::presence::Status;
 
 /// Body of `POST /user/status/set`.
-#[derive(Deserialize)]
-struct SetStatus {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct SetStatus {
     status: Status,
 }
 
 /// What it answers: the same as a `Status` event.
-#[derive(Serialize)]
-struct StatusReply {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct StatusReply {
     user: Uuid,
+    #[schema(value_type = crate::realtime::hub::OnlineStatus)]
     onlinestatus: &'static str,
 }
 
@@ -38,7 +39,16 @@ pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-async fn set_status(app: App, session: Session, body: SetStatus) -> Result<Response, Rejection> {
+/// Sets what others see of the caller.
+#[utoipa::path(post, operation_id = "set_status", path = "/user/status/set", tag = "users", request_body = SetStatus,
+    responses(
+        (status = 200, description = "The status as others now see it", body = StatusReply),
+    ))]
+pub(super) async fn set_status(
+    app: App,
+    session: Session,
+    body: SetStatus,
+) -> Result<Response, Rejection> {
     let onlinestatus = app
         .presence
         .set(session.user_id, body.status, &app.hub)

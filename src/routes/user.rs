@@ -19,31 +19,33 @@ use crate::http::json;
 use crate::http::server::ClientAddr;
 
 /// Body of register.
-#[derive(Deserialize)]
-struct NewAccount {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct NewAccount {
     name: UserName,
     password: Password,
 }
 
 /// Body of `PATCH /user/update`: absent (or null) fields stay as they are.
-#[derive(Deserialize)]
-struct Update {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct Update {
     name: Option<UserName>,
     password: Option<Password>,
 }
 
 /// What register and login answer.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TokenReply {
     /// The new bearer token.
     pub token: Uuid,
 }
 
 /// A user with their visible status, as `GET /user/...` shows them.
-#[derive(Serialize)]
-struct WithStatus<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = UserWithStatus)]
+pub(super) struct WithStatus<'a> {
     #[serde(flatten)]
     user: &'a User,
+    #[schema(value_type = crate::realtime::hub::OnlineStatus)]
     onlinestatus: &'static str,
 }
 
@@ -68,14 +70,13 @@ pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
         .and(filters::get())
         .and(with_app(app))
         .and(authenticated(app))
-        .and_then(|app: App, session: Session| get(app, session.user_id));
+        .and_then(own);
     let by_id = warp::path("user")
-        .and(id("user", FIXED))
-        .and(warp::path::end())
+        .and(id("user", FIXED, &[]))
         .and(filters::get())
         .and(with_app(app))
         .and(authenticated(app))
-        .and_then(|id: Uuid, app: App, _: Session| get(app, id));
+        .and_then(by_id);
     register
         .or(update)
         .unify()
@@ -86,7 +87,18 @@ pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-async fn register(app: App, client: ClientAddr, body: NewAccount) -> Result<Response, Rejection> {
+/// Creates an account, signed in.
+#[utoipa::path(post, operation_id = "register", path = "/user/register", tag = "users", security(()), request_body = NewAccount,
+    responses(
+        (status = 201, description = "Registered; a new session", body = TokenReply),
+        (status = 403, description = "Registration is closed on this server", body = crate::http::error::ErrorBody),
+        (status = 409, description = "The name, or one that looks like it, is taken", body = crate::http::error::ErrorBody),
+    ))]
+pub(super) async fn register(
+    app: App,
+    client: ClientAddr,
+    body: NewAccount,
+) -> Result<Response, Rejection> {
     if !app.registration_open {
         return Err(ApiError::Forbidden("registration is closed on this server".into()).into());
     }
@@ -112,7 +124,18 @@ async fn register(app: App, client: ClientAddr, body: NewAccount) -> Result<Resp
     Ok(json::reply(StatusCode::CREATED, &TokenReply { token }))
 }
 
-async fn update(app: App, session: Session, body: Update) -> Result<Response, Rejection> {
+/// Renames the caller or changes their password (which revokes their
+/// other sessions).
+#[utoipa::path(patch, operation_id = "update_user", path = "/user/update", tag = "users", request_body = Update,
+    responses(
+        (status = 200, description = "The user as updated", body = User),
+        (status = 409, description = "The name, or one that looks like it, is taken", body = crate::http::error::ErrorBody),
+    ))]
+pub(super) async fn update(
+    app: App,
+    session: Session,
+    body: Update,
+) -> Result<Response, Rejection> {
     let hash = match body.password {
         Some(password) => Some(app.passwords.hash(password).await?),
         None => None,
@@ -135,6 +158,23 @@ async fn update(app: App, session: Session, body: Update) -> Result<Response, Re
     }
     app.users.changed(&user);
     Ok(json::reply(StatusCode::OK, &user))
+}
+
+/// The caller, with their visible status.
+#[utoipa::path(get, operation_id = "get_self", path = "/user/self", tag = "users",
+    responses((status = 200, description = "The caller", body = WithStatus)))]
+pub(super) async fn own(app: App, session: Session) -> Result<Response, Rejection> {
+    get(app, session.user_id).await
+}
+
+/// A user, with their visible status.
+#[utoipa::path(get, operation_id = "get_user", path = "/user/{id}", tag = "users", params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, description = "The user", body = WithStatus),
+        (status = 404, description = "No such user", body = crate::http::error::ErrorBody),
+    ))]
+pub(super) async fn by_id(id: Uuid, app: App, _: Session) -> Result<Response, Rejection> {
+    get(app, id).await
 }
 
 async fn get(app: App, id: Uuid) -> Result<Response, Rejection> {

@@ -2,7 +2,7 @@
 //! starts is in [`connection`].
 
 mod connection;
-mod frames;
+pub(super) mod frames;
 
 use hyper_util::rt::TokioIo;
 use tokio_tungstenite::WebSocketStream;
@@ -35,7 +35,14 @@ pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
 
 /// Checks the handshake, answers 101 and starts the connection once the
 /// HTTP connection is handed over.
-async fn upgrade(
+#[utoipa::path(get, operation_id = "websocket", path = "/init_ws", tag = "realtime", security(()),
+    description = "The websocket (RFC 6455, version 13): send `ClientFrame`s, receive \
+        `ServerFrame`s (see the components). Authenticate first, within 30 s.",
+    responses(
+        (status = 101, description = "The websocket is open"),
+        (status = 400, description = "Not a websocket handshake", body = crate::http::error::ErrorBody),
+    ))]
+pub(super) async fn upgrade(
     connection_header: Option<HeaderValue>,
     upgrade_header: Option<HeaderValue>,
     version: Option<HeaderValue>,

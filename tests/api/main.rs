@@ -11,6 +11,7 @@ mod helpers;
 mod index;
 mod message;
 mod nginx;
+mod openapi;
 mod ops;
 mod process;
 mod proxy;

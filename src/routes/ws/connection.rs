@@ -82,7 +82,7 @@ pub(super) async fn run(app: App, socket: Socket) {
                 last_seen = Instant::now();
                 let reply = match &message {
                     Message::Text(text) => frames::on_text(&app, text, &mut session).await,
-                    Message::Binary(_) => Some(frames::BAD_REQUEST),
+                    Message::Binary(_) => Some(frames::BAD_REQUEST.as_str()),
                     Message::Close(_) => {
                         // tungstenite has queued the answering close frame;
                         // reading once more sends it.

@@ -1,29 +1,64 @@
 //! What a client says over its websocket, and the server's answers:
 //! `Authenticate` and `Typing`, and the `Welcome` and `Error` frames.
 
-use serde::Deserialize;
+use std::sync::LazyLock;
+
+use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, oneshot};
 use uuid::Uuid;
 
 use crate::app::App;
 use crate::domain::channels;
 use crate::domain::error::{StoreError, chain};
+use crate::http::error::Code;
 use crate::realtime::connections::Ending;
 use crate::realtime::hub::{Event, Frame};
 
-const WELCOME: &str = r#"{"type":"Welcome"}"#;
-const UNAUTHORIZED: &str = r#"{"type":"Error","content":{"message":"UNAUTHORIZED"}}"#;
-pub(super) const BAD_REQUEST: &str = r#"{"type":"Error","content":{"message":"BAD_REQUEST"}}"#;
-const UNAVAILABLE: &str = r#"{"type":"Error","content":{"message":"SERVICE_UNAVAILABLE"}}"#;
-const INTERNAL: &str = r#"{"type":"Error","content":{"message":"INTERNAL_SERVER_ERROR"}}"#;
-const NOT_FOUND: &str = r#"{"type":"Error","content":{"message":"NOT_FOUND"}}"#;
-
-#[derive(Deserialize)]
+/// What a client may send.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", content = "content")]
-enum ClientFrame {
-    Authenticate { token: String },
-    Typing { channel: String },
+pub(in crate::routes) enum ClientFrame {
+    /// Signs the connection in; answered by `Welcome` or `Error`.
+    Authenticate {
+        #[schema(value_type = uuid::Uuid)]
+        token: String,
+    },
+    /// The user is typing in a channel.
+    Typing {
+        #[schema(value_type = uuid::Uuid)]
+        channel: String,
+    },
 }
+
+/// The server's answers to a client's frames (its events are
+/// `ServerEvent`s).
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(tag = "type", content = "content")]
+#[schema(as = ServerAnswer)]
+pub(in crate::routes) enum Answer {
+    /// The connection is authenticated: events follow.
+    Welcome,
+    /// A frame was refused; the connection stays open.
+    Error { message: Code },
+}
+
+/// An answer's frame (it cannot fail to serialise: no maps, no floats).
+fn text(answer: &Answer) -> String {
+    serde_json::to_string(answer).unwrap_or_default()
+}
+
+/// An `Error` frame's text.
+fn error(message: Code) -> String {
+    text(&Answer::Error { message })
+}
+
+// Each answer, serialised once.
+static WELCOME: LazyLock<String> = LazyLock::new(|| text(&Answer::Welcome));
+static UNAUTHORIZED: LazyLock<String> = LazyLock::new(|| error(Code::Unauthorized));
+pub(super) static BAD_REQUEST: LazyLock<String> = LazyLock::new(|| error(Code::BadRequest));
+static UNAVAILABLE: LazyLock<String> = LazyLock::new(|| error(Code::ServiceUnavailable));
+static INTERNAL: LazyLock<String> = LazyLock::new(|| error(Code::InternalServerError));
+static NOT_FOUND: LazyLock<String> = LazyLock::new(|| error(Code::NotFound));
 
 /// A user who has authenticated on this connection.
 pub(super) struct Session {
@@ -43,9 +78,9 @@ pub(super) async fn on_text(
         Ok(ClientFrame::Authenticate { token }) => authenticate(app, &token, session).await,
         Ok(ClientFrame::Typing { channel }) => match session {
             Some(session) => typing(app, &channel, session.user).await,
-            None => Some(UNAUTHORIZED),
+            None => Some(UNAUTHORIZED.as_str()),
         },
-        Err(_) => Some(BAD_REQUEST),
+        Err(_) => Some(BAD_REQUEST.as_str()),
     }
 }
 
@@ -53,7 +88,7 @@ pub(super) async fn on_text(
 /// did so moments ago (then the frame is dropped without a word).
 async fn typing(app: &App, channel: &str, user: Uuid) -> Option<&'static str> {
     let Ok(channel) = Uuid::try_parse(channel) else {
-        return Some(BAD_REQUEST);
+        return Some(BAD_REQUEST.as_str());
     };
     if !app.typing.relay(user, channel, std::time::Instant::now()) {
         return None;
@@ -63,7 +98,7 @@ async fn typing(app: &App, channel: &str, user: Uuid) -> Option<&'static str> {
             app.hub.publish(&Event::Typing { channel, user });
             None
         }
-        Ok(None) => Some(NOT_FOUND),
+        Ok(None) => Some(NOT_FOUND.as_str()),
         Err(e) => Some(store_failure(&e)),
     }
 }
@@ -72,8 +107,8 @@ async fn typing(app: &App, channel: &str, user: Uuid) -> Option<&'static str> {
 fn store_failure(e: &StoreError) -> &'static str {
     tracing::warn!(cause = %chain(e), "a websocket frame failed");
     match e {
-        StoreError::Busy(_) => UNAVAILABLE,
-        StoreError::Failed(_) => INTERNAL,
+        StoreError::Busy(_) => UNAVAILABLE.as_str(),
+        StoreError::Failed(_) => INTERNAL.as_str(),
     }
 }
 
@@ -84,16 +119,16 @@ async fn authenticate(
     session: &mut Option<Session>,
 ) -> Option<&'static str> {
     if session.is_some() {
-        return Some(BAD_REQUEST);
+        return Some(BAD_REQUEST.as_str());
     }
     let Ok(token) = Uuid::try_parse(token) else {
-        return Some(UNAUTHORIZED);
+        return Some(UNAUTHORIZED.as_str());
     };
     // Subscribe before the Welcome, so nothing after it is missed.
     let events = app.hub.subscribe();
     let (found, registered) = match app.sessions.check_and_register(&token).await {
         Ok(Some(found)) => found,
-        Ok(None) => return Some(UNAUTHORIZED),
+        Ok(None) => return Some(UNAUTHORIZED.as_str()),
         Err(e) => return Some(store_failure(&e)),
     };
     *session = Some(Session {
@@ -105,5 +140,5 @@ async fn authenticate(
     // The Status this may publish waits in `events` until the reader's next
     // turn, so the client sees the Welcome first.
     app.presence.connected(found.user_id, &app.hub);
-    Some(WELCOME)
+    Some(WELCOME.as_str())
 }
