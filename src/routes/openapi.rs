@@ -89,12 +89,13 @@ fn serve(json: &Bytes) -> Response {
     response
 }
 
-/// `GET /openapi.json`, built once.
+/// `GET /openapi.json`, built on the first request (a few milliseconds
+/// that a start need not wait for), then served from memory.
 pub fn routes() -> BoxedFilter<(Response,)> {
-    let json = Bytes::from(document());
+    static JSON: LazyLock<Bytes> = LazyLock::new(|| Bytes::from(document()));
     warp::path!("openapi.json")
         .and(filters::get())
-        .map(move || serve(&json))
+        .map(|| serve(&JSON))
         .boxed()
 }
 
