@@ -14,6 +14,7 @@ pub mod admin;
 mod app;
 mod auth;
 mod config;
+pub mod dev;
 mod domain;
 mod http;
 mod process;

@@ -34,6 +34,13 @@ enum Command {
         /// Where to write the copy.
         file: PathBuf,
     },
+    /// A throwaway server to try a client against: loopback only, a temporary
+    /// database, CORS for any origin, demo accounts alice and bob (password azuma).
+    Dev {
+        /// Address and port to listen on (a loopback address).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
     /// Manage accounts; safe while the server runs.
     User {
         #[command(flatten)]
@@ -200,6 +207,9 @@ fn main() -> ExitCode {
         Some(Command::Backup { database, file }) => {
             admin::backup(&database.database, &file).map_err(Into::into)
         }
+        Some(Command::Dev { listen }) => tokio::runtime::Runtime::new()
+            .map_err(Into::into)
+            .and_then(|rt| Ok(rt.block_on(azuma::dev::run(listen, azuma::shutdown_signal()))?)),
         Some(Command::User {
             database,
             scrypt,

@@ -4,6 +4,7 @@
 mod binary;
 mod channel;
 mod conversation;
+mod dev;
 mod errors;
 mod fuzz;
 mod hardening;
