@@ -199,10 +199,19 @@ impl Db {
         .await
     }
 
-    /// Whether the database answers a query.
+    /// Whether the database answers a query and would take a write (the
+    /// write lock may be held by another process, such as a backup or an
+    /// `sqlite3` shell left in a transaction).
     pub async fn healthy(&self) -> bool {
         self.run(|conn| {
-            Ok::<_, StoreError>(conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)
+            conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?;
+            // The write lock, taken as a write would (waiting at most the
+            // busy timeout) and given back at once: nothing is written.
+            let began = conn.execute_batch("BEGIN IMMEDIATE");
+            if !conn.is_autocommit() {
+                conn.execute_batch("ROLLBACK")?;
+            }
+            Ok::<_, StoreError>(began?)
         })
         .await
         .is_ok()
