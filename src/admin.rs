@@ -9,8 +9,9 @@ use std::path::Path;
 use uuid::Uuid;
 
 use crate::auth::password::{HashError, Passwords};
+use crate::domain::backup;
 use crate::domain::clock::Clock;
-use crate::domain::db::{self, Db, OpenError, SyncMode};
+use crate::domain::db::{Db, OpenError, SyncMode};
 use crate::domain::error::{Refusal, StoreError};
 use crate::domain::names::{Password, UserName};
 use crate::domain::users;
@@ -66,7 +67,7 @@ pub fn backup(source: &Path, target: &Path) -> Result<(), AdminError> {
             target.display()
         )));
     }
-    Ok(db::backup(source, target)?)
+    Ok(backup::backup(source, target)?)
 }
 
 /// The database, opened for the `azuma user` commands.
@@ -84,7 +85,7 @@ impl Accounts {
             return Err(no_database(path));
         }
         Ok(Accounts {
-            db: Db::open(path, SyncMode::Full)?,
+            db: Db::open(path, SyncMode::Full, 0)?,
             passwords: Passwords::new(scrypt, 0),
             clock: Clock::default(),
         })
@@ -180,4 +181,72 @@ fn escape(text: &str) -> String {
 
 fn no_database(path: &Path) -> AdminError {
     AdminError(format!("no database at {}", path.display()))
+}
+
+/// What `azuma user` does.
+#[derive(clap::Subcommand)]
+pub enum UserAction {
+    /// Create an account (asks for its password).
+    Add {
+        /// The account's name.
+        name: String,
+        /// Read the password from the first line of standard input instead.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Change an account's password (asks for it); signs it out everywhere.
+    Passwd {
+        /// The account's name.
+        name: String,
+        /// Read the password from the first line of standard input instead.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the accounts.
+    List,
+    /// Delete an account and its sessions; its messages and channels stay.
+    Remove {
+        /// The account's name, or its id.
+        name: String,
+    },
+}
+
+/// Carries out `azuma user ACTION` on the database at `database`, hashing
+/// new passwords at cost `scrypt`; what it did, on standard output.
+pub fn user(
+    database: &Path,
+    scrypt: scrypt::Params,
+    action: UserAction,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let open = |create| Accounts::open(database, create, scrypt);
+    let runtime = tokio::runtime::Runtime::new()?;
+    match action {
+        UserAction::Add {
+            name,
+            password_stdin,
+        } => {
+            let checked = UserName::try_from(name.clone())?;
+            // Asked before anything is opened: a cancelled prompt changes nothing.
+            let password = read_password(&name, password_stdin)?;
+            let id = runtime.block_on(open(true)?.add(checked, password))?;
+            println!("added {name} ({id})");
+        }
+        UserAction::Passwd {
+            name,
+            password_stdin,
+        } => {
+            let password = read_password(&name, password_stdin)?;
+            runtime.block_on(open(false)?.set_password(name.clone(), password))?;
+            println!("changed the password of {name}; their sessions are revoked");
+        }
+        UserAction::List => {
+            let accounts = runtime.block_on(open(false)?.list())?;
+            print!("{}", table(&accounts));
+        }
+        UserAction::Remove { name } => {
+            runtime.block_on(open(false)?.remove(name.clone()))?;
+            println!("removed {name}");
+        }
+    }
+    Ok(())
 }

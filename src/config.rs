@@ -85,6 +85,9 @@ pub struct Config {
     pub channels_per_hour: u32,
     /// Channels one user may own; 0 for no limit.
     pub channels_per_user: u32,
+    /// Bytes the database file may grow to; 0 for as far as the disk
+    /// allows. Past it, writes answer 507 as on a full disk.
+    pub max_database_bytes: u64,
     /// Serve HTTPS and WSS with this certificate and key, instead of HTTP.
     pub tls: Option<TlsFiles>,
 }
@@ -116,6 +119,7 @@ impl Config {
             },
             channels_per_hour: defaults::CHANNELS_PER_HOUR,
             channels_per_user: defaults::CHANNELS_PER_USER,
+            max_database_bytes: 0,
             tls: None,
         }
     }

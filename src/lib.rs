@@ -92,11 +92,12 @@ impl Server {
             .local_addr()
             .map_err(|e| StartError::Listen(config.listen, e))?;
         let (path, sync) = (config.database.clone(), config.sync);
+        let max_bytes = config.max_database_bytes;
         let failed = |e: &dyn fmt::Display| {
             StartError::Database(OpenError::Failed(config.database.clone(), e.to_string()))
         };
         let (db, writer_conn) = tokio::task::spawn_blocking(move || {
-            let db = domain::db::Db::open(&path, sync)?;
+            let db = domain::db::Db::open(&path, sync, max_bytes)?;
             let writer_conn = db.dedicated()?;
             Ok((db, writer_conn))
         })

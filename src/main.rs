@@ -5,8 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use azuma::admin::{self, Accounts};
-use azuma::names::UserName;
+use azuma::admin::{self, UserAction};
 use azuma::{Cidr, Config, LoginThrottle, Server, SyncMode, TlsFiles, cors, defaults, password};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -34,10 +33,9 @@ enum Command {
         /// Where to write the copy.
         file: PathBuf,
     },
-    /// A throwaway server to try a client against: loopback only, a temporary
-    /// database, CORS for any origin, demo accounts alice and bob (password azuma).
+    /// A throwaway server with demo data (alice and bob, password azuma) for trying a client.
     Dev {
-        /// Address and port to listen on (a loopback address).
+        /// Loopback address and port to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
     },
@@ -49,33 +47,6 @@ enum Command {
         scrypt: ScryptArgs,
         #[command(subcommand)]
         action: UserAction,
-    },
-}
-
-#[derive(Subcommand)]
-enum UserAction {
-    /// Create an account (asks for its password).
-    Add {
-        /// The account's name.
-        name: String,
-        /// Read the password from the first line of standard input instead.
-        #[arg(long)]
-        password_stdin: bool,
-    },
-    /// Change an account's password (asks for it); signs it out everywhere.
-    Passwd {
-        /// The account's name.
-        name: String,
-        /// Read the password from the first line of standard input instead.
-        #[arg(long)]
-        password_stdin: bool,
-    },
-    /// List the accounts.
-    List,
-    /// Delete an account and its sessions; its messages and channels stay.
-    Remove {
-        /// The account's name, or its id.
-        name: String,
     },
 }
 
@@ -194,6 +165,9 @@ struct ServeArgs {
     /// Channels one user may own at once (0: no limit).
     #[arg(long, env = "AZUMA_CHANNELS_PER_USER", default_value_t = defaults::CHANNELS_PER_USER)]
     channels_per_user: u32,
+    /// MiB the database may grow to; past it, writes answer 507 (0: the disk's size).
+    #[arg(long, env = "AZUMA_MAX_DATABASE_MIB", default_value_t = 0)]
+    max_database_mib: u64,
     #[command(flatten)]
     scrypt: ScryptArgs,
 }
@@ -214,7 +188,10 @@ fn main() -> ExitCode {
             database,
             scrypt,
             action,
-        }) => user(&database.database, &scrypt, action),
+        }) => scrypt
+            .params()
+            .map_err(Into::into)
+            .and_then(|params| admin::user(&database.database, params, action)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -251,48 +228,10 @@ fn serve(args: ServeArgs) -> Result<(), Failure> {
     }
     config.channels_per_hour = args.channels_per_hour;
     config.channels_per_user = args.channels_per_user;
+    config.max_database_bytes = args.max_database_mib.saturating_mul(1 << 20);
     tokio::runtime::Runtime::new()?.block_on(async {
         let server = Server::bind(config).await?;
         server.run(azuma::shutdown_signal()).await;
         Ok(())
     })
-}
-
-fn user(
-    database: &std::path::Path,
-    scrypt: &ScryptArgs,
-    action: UserAction,
-) -> Result<(), Failure> {
-    let scrypt = scrypt.params()?;
-    let open = |create| Accounts::open(database, create, scrypt);
-    let runtime = tokio::runtime::Runtime::new()?;
-    match action {
-        UserAction::Add {
-            name,
-            password_stdin,
-        } => {
-            let checked = UserName::try_from(name.clone())?;
-            // Asked before anything is opened: a cancelled prompt changes nothing.
-            let password = admin::read_password(&name, password_stdin)?;
-            let id = runtime.block_on(open(true)?.add(checked, password))?;
-            println!("added {name} ({id})");
-        }
-        UserAction::Passwd {
-            name,
-            password_stdin,
-        } => {
-            let password = admin::read_password(&name, password_stdin)?;
-            runtime.block_on(open(false)?.set_password(name.clone(), password))?;
-            println!("changed the password of {name}; their sessions are revoked");
-        }
-        UserAction::List => {
-            let accounts = runtime.block_on(open(false)?.list())?;
-            print!("{}", admin::table(&accounts));
-        }
-        UserAction::Remove { name } => {
-            runtime.block_on(open(false)?.remove(name.clone()))?;
-            println!("removed {name}");
-        }
-    }
-    Ok(())
 }

@@ -128,13 +128,16 @@ pub struct Db {
     pool: Pool<SqliteConnectionManager>,
     path: PathBuf,
     sync: SyncMode,
+    max_bytes: u64,
 }
 
 impl Db {
-    /// Opens (creating if absent) and migrates the database at `path`.
-    /// Nothing is written to a file that turns out not to be ours or too new.
+    /// Opens (creating if absent) and migrates the database at `path`,
+    /// which may grow to `max_bytes` (0: as far as the disk allows; past
+    /// it, writes fail as on a full disk). Nothing is written to a file that
+    /// turns out not to be ours or too new.
     /// Blocking: call before serving or from a blocking thread.
-    pub fn open(path: &Path, sync: SyncMode) -> Result<Db, OpenError> {
+    pub fn open(path: &Path, sync: SyncMode, max_bytes: u64) -> Result<Db, OpenError> {
         let failed = |e: &dyn fmt::Display| OpenError::Failed(path.to_path_buf(), e.to_string());
         let mut conn = Connection::open_with_flags(path, open_flags()).map_err(|e| failed(&e))?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| failed(&e))?;
@@ -146,7 +149,7 @@ impl Db {
 
         let manager = SqliteConnectionManager::file(path)
             .with_flags(open_flags())
-            .with_init(move |conn| configure(conn, sync));
+            .with_init(move |conn| configure(conn, sync, max_bytes));
         let pool = Pool::builder()
             .max_size(POOL_SIZE)
             .min_idle(Some(1))
@@ -157,6 +160,7 @@ impl Db {
             pool,
             path: path.to_path_buf(),
             sync,
+            max_bytes,
         })
     }
 
@@ -165,7 +169,7 @@ impl Db {
     pub fn dedicated(&self) -> Result<Connection, OpenError> {
         let failed = |e: rusqlite::Error| OpenError::Failed(self.path.clone(), e.to_string());
         let mut conn = Connection::open_with_flags(&self.path, open_flags()).map_err(failed)?;
-        configure(&mut conn, self.sync).map_err(failed)?;
+        configure(&mut conn, self.sync, self.max_bytes).map_err(failed)?;
         Ok(conn)
     }
 
@@ -211,31 +215,20 @@ impl Db {
             if !conn.is_autocommit() {
                 conn.execute_batch("ROLLBACK")?;
             }
-            Ok::<_, StoreError>(began?)
+            began?;
+            // Near its size limit, the next write may not fit: room for
+            // less than a request body (64 KiB: 16 pages of 4 KiB) is full.
+            let pages: i64 = conn.pragma_query_value(None, "page_count", |r| r.get(0))?;
+            let most: i64 = conn.pragma_query_value(None, "max_page_count", |r| r.get(0))?;
+            let free: i64 = conn.pragma_query_value(None, "freelist_count", |r| r.get(0))?;
+            if most.saturating_sub(pages).saturating_add(free) < 16 {
+                return Err(StoreError::Full(cause("the database is at its size limit")));
+            }
+            Ok(())
         })
         .await
         .is_ok()
     }
-}
-
-/// Writes a consistent, compact copy of the azuma database at `source` to
-/// `target` (which must not exist): one snapshot, taken beside a running
-/// server. A mistyped `source` is an error, not a new empty database.
-pub fn backup(source: &Path, target: &Path) -> Result<(), OpenError> {
-    let failed = |e: &dyn fmt::Display| OpenError::Backup(e.to_string());
-    let conn = Connection::open_with_flags(source, OpenFlags::SQLITE_OPEN_READ_WRITE)
-        .map_err(|e| OpenError::Failed(source.to_path_buf(), e.to_string()))?;
-    check(&conn, source)?;
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| failed(&e))?;
-    let target_text = target
-        .to_str()
-        .ok_or_else(|| failed(&format!("{} is not UTF-8", target.display())))?;
-    conn.execute("VACUUM INTO ?1", [target_text])
-        .map_err(|e| failed(&e))?;
-    // VACUUM INTO does not sync what it wrote.
-    std::fs::File::open(target)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| failed(&e))
 }
 
 /// Accepts an azuma database this binary can migrate, or an empty file;
@@ -285,8 +278,17 @@ fn open_flags() -> OpenFlags {
 }
 
 /// Per-connection settings; the journal mode lives in the file itself.
-fn configure(conn: &mut Connection, sync: SyncMode) -> rusqlite::Result<()> {
+fn configure(conn: &mut Connection, sync: SyncMode, max_bytes: u64) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    if max_bytes > 0 {
+        let page: i64 = conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
+        let pages = max_bytes / u64::try_from(page).unwrap_or(4096).max(1);
+        conn.pragma_update(
+            None,
+            "max_page_count",
+            i64::try_from(pages).unwrap_or(i64::MAX),
+        )?;
+    }
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // A deleted message's bytes are overwritten, not left in free pages.
     conn.pragma_update(None, "secure_delete", "ON")?;

@@ -18,6 +18,9 @@ pub enum StoreError {
     /// The database stayed locked past the busy timeout, or no connection
     /// was free: worth retrying.
     Busy(Cause),
+    /// The disk (or the database's size limit) is full: nothing was
+    /// written; worth retrying once space is freed.
+    Full(Cause),
     /// Anything else: a bug, or a broken disk.
     Failed(Cause),
 }
@@ -26,6 +29,7 @@ impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StoreError::Busy(_) => f.write_str("the database is busy"),
+            StoreError::Full(_) => f.write_str("the disk is full"),
             StoreError::Failed(_) => f.write_str("the database failed"),
         }
     }
@@ -34,16 +38,17 @@ impl fmt::Display for StoreError {
 impl std::error::Error for StoreError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            StoreError::Busy(c) | StoreError::Failed(c) => Some(c.as_ref()),
+            StoreError::Busy(c) | StoreError::Full(c) | StoreError::Failed(c) => Some(c.as_ref()),
         }
     }
 }
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+        use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked, DiskFull};
         match e.sqlite_error_code() {
             Some(DatabaseBusy | DatabaseLocked) => StoreError::Busy(cause(e)),
+            Some(DiskFull) => StoreError::Full(cause(e)),
             _ => StoreError::Failed(cause(e)),
         }
     }

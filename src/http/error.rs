@@ -41,6 +41,8 @@ pub enum ApiError {
     Unavailable(Cause),
     /// 503: too much work waiting (password hashes); try again after this.
     Overloaded(std::time::Duration),
+    /// 507: the disk is full; nothing was written. The cause is logged.
+    InsufficientStorage(Cause),
     /// 500: a bug or a broken disk. The cause is logged, never sent.
     Internal(Cause),
 }
@@ -56,6 +58,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Busy(_) => ApiError::Unavailable(cause(e)),
+            StoreError::Full(_) => ApiError::InsufficientStorage(cause(e)),
             StoreError::Failed(_) => ApiError::Internal(cause(e)),
         }
     }
@@ -120,6 +123,7 @@ pub enum Code {
     TooManyRequests,
     InternalServerError,
     ServiceUnavailable,
+    InsufficientStorage,
 }
 
 /// The body of every error answer.
@@ -148,6 +152,9 @@ impl ApiError {
                 (StatusCode::SERVICE_UNAVAILABLE, Code::ServiceUnavailable)
             }
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, Code::InternalServerError),
+            ApiError::InsufficientStorage(_) => {
+                (StatusCode::INSUFFICIENT_STORAGE, Code::InsufficientStorage)
+            }
         }
     }
 
@@ -169,6 +176,9 @@ impl ApiError {
             ApiError::TooManyRequests(_) => "too many requests; see Retry-After",
             ApiError::Unavailable(_) => "the server is busy or stopping; try again",
             ApiError::Overloaded(_) => "the server is busy; see Retry-After",
+            ApiError::InsufficientStorage(_) => {
+                "the disk is full: nothing was written; retry later"
+            }
             ApiError::Internal(_) => return None,
         };
         Some(Cow::Borrowed(text))
@@ -183,6 +193,9 @@ impl ApiError {
             }
             ApiError::Unavailable(e) => {
                 tracing::warn!(cause = %chain(e.as_ref()), "service unavailable");
+            }
+            ApiError::InsufficientStorage(e) => {
+                tracing::error!(cause = %chain(e.as_ref()), "the disk is full");
             }
             _ => {}
         }

@@ -19,15 +19,17 @@ impl Modify for Shared {
     fn modify(&self, doc: &mut OpenApi) {
         for item in doc.paths.paths.values_mut() {
             let operations = [
-                &mut item.get,
-                &mut item.post,
-                &mut item.patch,
-                &mut item.delete,
-                &mut item.put,
+                (&mut item.get, false),
+                (&mut item.post, true),
+                (&mut item.patch, true),
+                (&mut item.delete, true),
+                (&mut item.put, true),
             ];
-            for operation in operations.into_iter().flatten() {
-                add_errors(operation);
-                add_links(operation);
+            for (operation, writes) in operations {
+                if let Some(operation) = operation {
+                    add_errors(operation, writes);
+                    add_links(operation);
+                }
             }
         }
         let components = doc.components.get_or_insert_with(Default::default);
@@ -46,9 +48,9 @@ impl Modify for Shared {
     }
 }
 
-/// Adds to `operation` each shared error it can answer, unless it says
-/// more about it itself.
-fn add_errors(operation: &mut Operation) {
+/// Adds to `operation` (one that `writes` to the database, or not) each
+/// shared error it can answer, unless it says more about it itself.
+fn add_errors(operation: &mut Operation, writes: bool) {
     let public = operation.security.as_ref().is_some_and(|all| {
         all.iter()
             .any(|r| serde_json::to_value(r).is_ok_and(|v| v == serde_json::json!({})))
@@ -79,6 +81,13 @@ fn add_errors(operation: &mut Operation) {
         shared.push((
             "400",
             error("Malformed, or outside the limits; `detail` says what"),
+        ));
+    }
+    // Statuses live in memory: setting one writes nothing.
+    if writes && operation.operation_id.as_deref() != Some("set_status") {
+        shared.push((
+            "507",
+            error("The disk is full: nothing was written; retry later"),
         ));
     }
     if body {

@@ -107,7 +107,7 @@ async fn typing(app: &App, channel: &str, user: Uuid) -> Option<&'static str> {
 fn store_failure(e: &StoreError) -> &'static str {
     tracing::warn!(cause = %chain(e), "a websocket frame failed");
     match e {
-        StoreError::Busy(_) => UNAVAILABLE.as_str(),
+        StoreError::Busy(_) | StoreError::Full(_) => UNAVAILABLE.as_str(),
         StoreError::Failed(_) => INTERNAL.as_str(),
     }
 }
