@@ -17,6 +17,7 @@ mod config;
 pub mod dev;
 mod domain;
 mod http;
+mod log;
 mod process;
 mod realtime;
 mod routes;

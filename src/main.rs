@@ -174,7 +174,13 @@ struct ServeArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    azuma::log_to_stderr();
+    let log = match azuma::log_to_stderr() {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("azuma: cannot start the log: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let result = match cli.command {
         Some(Command::Serve(args)) => serve(args),
         None => serve(cli.serve),
@@ -193,6 +199,8 @@ fn main() -> ExitCode {
             .map_err(Into::into)
             .and_then(|params| admin::user(&database.database, params, action)),
     };
+    // Writes out the last log lines, before any error line below.
+    drop(log);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
