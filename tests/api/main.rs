@@ -6,6 +6,7 @@ mod channel;
 mod conversation;
 mod dev;
 mod errors;
+mod faults;
 mod full;
 mod fuzz;
 mod hardening;

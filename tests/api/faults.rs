@@ -1,0 +1,216 @@
+//! Hostile clients against the real binary (issue 15): a slowloris
+//! trickling its headers, and a websocket barrage of broken frames. Each
+//! is bounded in connections, frames and time.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use crate::helpers::{Binary, WsClient, register_at};
+
+/// Limits that would refuse a test's many connections from one address.
+const LIFTED: [&str; 4] = [
+    "--max-connections-per-address",
+    "0",
+    "--auth-per-minute",
+    "0",
+];
+
+/// 100 connections sending their headers a byte every 50 ms cannot keep
+/// the server from answering others at once, and each is closed at the
+/// header deadline however much it has trickled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slowloris_cannot_hold_the_accept_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Binary::start(dir.path(), &LIFTED).await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let header = b"GET / HTTP/1.1\r\nHost: x\r\nX-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    let mut slow = Vec::new();
+    for _ in 0..100 {
+        let addr = addr.clone();
+        slow.push(tokio::spawn(async move {
+            let mut stream = TcpStream::connect(&addr).await.expect("connect");
+            let started = Instant::now();
+            for byte in header.iter().cycle() {
+                if stream.write_all(&[*byte]).await.is_err() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                if started.elapsed() > Duration::from_secs(60) {
+                    return None;
+                }
+            }
+            let mut rest = Vec::new();
+            let _ =
+                tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut rest)).await;
+            Some(started.elapsed())
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for _ in 0..20 {
+        let began = Instant::now();
+        let reply = server.call(Method::GET, "/", None, None).await;
+        reply.assert_json(200);
+        let took = began.elapsed();
+        assert!(
+            took < Duration::from_secs(2),
+            "GET / took {took:?} beside a slowloris"
+        );
+    }
+    // The header deadline (30 s by default) counts from the connection,
+    // not from the last byte.
+    for closed in slow {
+        let after = closed
+            .await
+            .unwrap()
+            .expect("a trickling connection closed within 60 s");
+        assert!(
+            after < Duration::from_secs(40),
+            "closed only after {after:?}"
+        );
+    }
+    let reply = server.call(Method::GET, "/health", None, None).await;
+    reply.assert_json(200);
+    server.signal("TERM");
+    assert!(server.exit(Duration::from_secs(30)).await.success());
+}
+
+/// A client frame, masked as RFC 6455 wants: `fin`, `opcode`, `payload`.
+fn frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![(u8::from(fin) << 7) | opcode];
+    match payload.len() {
+        n if n < 126 => out.push(0x80 | n as u8),
+        n if n <= 0xffff => {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(0x80 | 127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    let mask = [0x12, 0x34, 0x56, 0x78];
+    out.extend_from_slice(&mask);
+    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    out
+}
+
+/// A websocket opened by hand, to send frames no library would.
+async fn raw_websocket(addr: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let handshake = format!(
+        "GET /init_ws HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    );
+    stream.write_all(handshake.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let mut byte = [0u8; 1];
+    while !answer.ends_with(b"\r\n\r\n") {
+        stream
+            .read_exact(&mut byte)
+            .await
+            .expect("a handshake answer");
+        answer.push(byte[0]);
+    }
+    assert!(
+        answer.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    stream
+}
+
+/// 20 connections each send 50 frames drawn from a seeded generator:
+/// binary, invalid UTF-8, fragments, oversized, ping floods, junk JSON. An
+/// ordinary client beside them still gets every message promptly, and the
+/// server logs no panic and keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_barrage_never_panics_or_stalls_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Binary::start(dir.path(), &LIFTED).await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let token = register_at(&server.http, &server.base, "calm", "pw").await;
+    let channel = server
+        .call(
+            Method::POST,
+            "/channel",
+            Some(&token),
+            Some(json!({"name": "calm"})),
+        )
+        .await
+        .assert_json(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut calm = WsClient::connect(&server.base).await;
+    calm.authenticate(&token).await;
+
+    let mut attackers = Vec::new();
+    for seed in 1..=20u64 {
+        let addr = addr.clone();
+        attackers.push(tokio::spawn(async move {
+            let mut stream = raw_websocket(&addr).await;
+            let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+            let mut next = move || {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state
+            };
+            for _ in 0..50 {
+                let bytes = match next() % 8 {
+                    0 => frame(true, 0x2, b"\x00\x01binary"),
+                    1 => frame(true, 0x1, &[0xff, 0xfe, 0xfd]),
+                    2 => [
+                        frame(false, 0x1, b"{\"type\":"),
+                        frame(true, 0x0, b"\"Typing\"}"),
+                    ]
+                    .concat(),
+                    3 => frame(false, 0x1, b"a fragment never finished"),
+                    4 => frame(true, 0x1, &vec![b'x'; 200_000]),
+                    5 => (0..100).flat_map(|_| frame(true, 0x9, b"ping")).collect(),
+                    6 => frame(
+                        true,
+                        0x1,
+                        br#"{"type":"Authenticate","content":{"token":"nope"}}"#,
+                    ),
+                    _ => frame(true, 0x1, &next().to_le_bytes()),
+                };
+                if stream.write_all(&bytes).await.is_err() {
+                    // Closed by the server for a protocol error: fair.
+                    return;
+                }
+            }
+            let mut sink = Vec::new();
+            let _ =
+                tokio::time::timeout(Duration::from_secs(2), stream.read_to_end(&mut sink)).await;
+        }));
+    }
+    for i in 0..5 {
+        let body = json!({"channel": channel, "content": format!("still here {i}")});
+        let reply = server
+            .call(Method::POST, "/message/send", Some(&token), Some(body))
+            .await;
+        reply.assert_json(200);
+        let got = calm.next_of("Message").await;
+        assert_eq!(got["content"]["content"], format!("still here {i}"));
+    }
+    for attacker in attackers {
+        tokio::time::timeout(Duration::from_secs(60), attacker)
+            .await
+            .expect("each attacker done within 60 s")
+            .unwrap();
+    }
+    server
+        .call(Method::GET, "/health", None, None)
+        .await
+        .assert_json(200);
+    server.signal("TERM");
+    let lines = server.lines_until(&["stopped"]).await;
+    assert!(lines.iter().all(|l| !l.contains("panicked")), "{lines:#?}");
+    assert!(server.exit(Duration::from_secs(30)).await.success());
+}
