@@ -151,6 +151,7 @@ impl Server {
     /// (for a bounded time), closes every websocket with 1001 and
     /// checkpoints the WAL into the database file.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) {
+        process::raise_open_files();
         // Watching SIGHUP before saying "listening": one sent right after
         // must not end the process (the default action).
         let reloads = tokio::spawn(process::reload_on_sighup(self.tls.clone()));

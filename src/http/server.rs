@@ -100,15 +100,22 @@ pub async fn serve(
     let refusing = Arc::new(AtomicUsize::new(0));
     let trusted: Arc<[Cidr]> = options.trusted_proxies.clone().into();
     let mut shutdown = std::pin::pin!(shutdown);
+    let mut failing = Failing::default();
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
+                Ok(accepted) => {
+                    failing.recovered();
+                    accepted
+                }
                 Err(e) => {
-                    // Out of file descriptors, say: wait rather than spin.
-                    tracing::warn!(error = %e, "cannot accept a connection");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
+                    // Out of file descriptors, say: wait rather than spin
+                    // (the connection stays queued), and say so once a second.
+                    failing.failed(&e);
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_millis(50)) => continue,
+                        () = &mut shutdown => break,
+                    }
                 }
             },
             () = &mut shutdown => break,
@@ -246,6 +253,35 @@ where
         };
         response.instrument(span)
     })
+}
+
+/// Accept failures (running out of file descriptors, above all), logged at
+/// most once a second with how many there were.
+#[derive(Default)]
+struct Failing {
+    since_logged: u64,
+    logged_at: Option<Instant>,
+}
+
+impl Failing {
+    fn failed(&mut self, e: &std::io::Error) {
+        self.since_logged += 1;
+        if self
+            .logged_at
+            .is_none_or(|at| at.elapsed() >= Duration::from_secs(1))
+        {
+            tracing::warn!(error = %e, failures = self.since_logged, "cannot accept connections");
+            self.since_logged = 0;
+            self.logged_at = Some(Instant::now());
+        }
+    }
+
+    fn recovered(&mut self) {
+        if self.logged_at.take().is_some() {
+            tracing::info!("accepting connections again");
+            self.since_logged = 0;
+        }
+    }
 }
 
 /// The id of the next request, for its span.

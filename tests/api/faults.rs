@@ -214,3 +214,120 @@ async fn a_websocket_barrage_never_panics_or_stalls_others() {
     assert!(lines.iter().all(|l| !l.contains("panicked")), "{lines:#?}");
     assert!(server.exit(Duration::from_secs(30)).await.success());
 }
+
+/// Started with 48 open files allowed, the server runs out when 100
+/// clients connect: it says so about once a second (not once per try),
+/// does not spin, and serves again as soon as they leave.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_file_descriptors_it_backs_off_and_recovers() {
+    use std::process::Stdio;
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = tokio::process::Command::new("sh")
+        .args([
+            "-c",
+            "ulimit -n 48 && exec \"$0\" \"$@\"",
+            env!("CARGO_BIN_EXE_azuma"),
+        ])
+        .args(["--listen", "127.0.0.1:0", "--database", "fd.db"])
+        .args(LIFTED)
+        .current_dir(dir.path())
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn azuma");
+    let mut log = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut next_line = async || {
+        tokio::time::timeout(Duration::from_secs(30), log.next_line())
+            .await
+            .expect("a log line within 30 s")
+            .unwrap()
+            .expect("azuma is running")
+    };
+    let mut budget = next_line().await;
+    while !budget.contains("connections fit in the open files limit") {
+        budget = next_line().await;
+    }
+    assert!(budget.contains("open_files=48"), "{budget}");
+    let mut listening = next_line().await;
+    while !listening.contains("listening on") {
+        listening = next_line().await;
+    }
+    let after = listening.rsplit("http://").next().unwrap();
+    let addr = after.split_whitespace().next().unwrap().to_owned();
+
+    let mut held = Vec::new();
+    for _ in 0..100 {
+        held.push(
+            TcpStream::connect(&addr)
+                .await
+                .expect("connect (queued if not accepted)"),
+        );
+    }
+    let pid = child.id().unwrap();
+    let cpu = || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let fields: Vec<u64> = stat
+            .rsplit(')')
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .skip(11)
+            .take(2)
+            .map(|f| f.parse().unwrap())
+            .collect();
+        fields[0] + fields[1]
+    };
+    while !next_line().await.contains("cannot accept connections") {}
+    let (ticks, began) = (cpu(), Instant::now());
+    let mut complaints = 0;
+    let window = tokio::time::sleep(Duration::from_secs(3));
+    tokio::pin!(window);
+    loop {
+        tokio::select! {
+            () = &mut window => break,
+            line = next_line() => if line.contains("cannot accept connections") { complaints += 1 },
+        }
+    }
+    let used = (cpu() - ticks) as f64 / 100.0;
+    assert!(
+        (1..=4).contains(&complaints),
+        "{complaints} complaints in 3 s"
+    );
+    let elapsed = began.elapsed().as_secs_f64();
+    assert!(
+        used < elapsed / 2.0,
+        "{used} s of CPU in {elapsed} s: spinning"
+    );
+
+    drop(held);
+    let recovered = async {
+        loop {
+            if next_line().await.contains("accepting connections again") {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), recovered)
+        .await
+        .expect("accepting again within 30 s");
+    let mut stream = TcpStream::connect(&addr).await.unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer))
+        .await
+        .expect("an answer within 10 s")
+        .unwrap();
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+}
