@@ -2,6 +2,7 @@
 //! command: loopback only, a temporary database removed on exit, CORS open
 //! to any origin, and demo accounts and channels with a short conversation.
 
+use std::io::Write;
 use std::net::SocketAddr;
 
 use uuid::Uuid;
@@ -106,7 +107,10 @@ async fn serve(
     config.sync = crate::SyncMode::Normal;
     let server = Server::bind(config).await.map_err(DevError::Start)?;
     seed(&server).await.map_err(DevError::Seed)?;
-    println!("{}", summary(server.local_addr(), &dir.join("azuma.db")));
+    // Not println!: a closed stdout (its reader gone) must not end the
+    // server, it only loses the summary.
+    let summary = summary(server.local_addr(), &dir.join("azuma.db"));
+    let _ = writeln!(std::io::stdout(), "{summary}");
     server.run(shutdown).await;
     Ok(())
 }

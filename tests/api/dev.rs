@@ -32,6 +32,8 @@ async fn summary(stdout: tokio::process::ChildStdout) -> (String, PathBuf) {
     tokio::time::timeout(Duration::from_secs(30), read)
         .await
         .expect("the summary within 30 s");
+    // Read the rest too: the pipe stays open as long as azuma runs.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     (
         base.expect("an API line"),
         database.expect("a Database line"),
