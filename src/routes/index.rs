@@ -3,14 +3,14 @@
 
 use serde::Serialize;
 use warp::filters::BoxedFilter;
-use warp::http::StatusCode;
+use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::Response;
-use warp::{Filter, Rejection};
+use warp::{Filter, Rejection, Reply};
 
 use crate::app::App;
 use crate::http::error::ApiError;
 use crate::http::filters::{self, with_app};
-use crate::http::json;
+use crate::http::json::{self, optional_header};
 
 /// What `GET /` answers.
 #[derive(Clone, Serialize, utoipa::ToSchema)]
@@ -34,7 +34,8 @@ pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
     };
     let route = warp::path::end()
         .and(filters::get())
-        .map(move || index(&info));
+        .and(optional_header("accept"))
+        .map(move |accept: Option<HeaderValue>| index(&info, accept));
     let health = warp::path!("health")
         .and(filters::get())
         .and(with_app(app))
@@ -51,8 +52,19 @@ pub(super) struct Health {
 
 /// What this server is.
 #[utoipa::path(get, operation_id = "index", path = "/", tag = "server", security(()),
-    responses((status = 200, description = "The server's name, version, authors and license", body = Index)))]
-pub(super) fn index(info: &Index) -> Response {
+    responses(
+        (status = 200, description = "The server's name, version, authors and license", body = Index),
+        (status = 303, description = "For a browser (an Accept that prefers text/html): the web client",
+            headers(("Location" = String, description = "/app/"))),
+    ))]
+pub(super) fn index(info: &Index, accept: Option<HeaderValue>) -> Response {
+    if accept.is_some_and(|a| a.to_str().is_ok_and(super::app::prefers_html)) {
+        let mut response = StatusCode::SEE_OTHER.into_response();
+        response
+            .headers_mut()
+            .insert(header::LOCATION, HeaderValue::from_static("/app/"));
+        return response;
+    }
     json::reply(StatusCode::OK, info)
 }
 

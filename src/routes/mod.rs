@@ -14,7 +14,9 @@
 //! | `POST /channel/{id}/read`, `GET /user/self/unread` | `read` |
 //! | `GET /init_ws` | `ws` |
 //! | `GET /openapi.json` | `openapi` |
+//! | `GET /app/` (the web client) | `app` |
 
+mod app;
 mod channel;
 mod history;
 mod index;
@@ -59,6 +61,8 @@ pub fn api(app: &App, cors_origins: &[String]) -> BoxedFilter<(Response,)> {
         .or(ws::routes(app))
         .unify()
         .or(openapi::routes())
+        .unify()
+        .or(app::routes())
         .unify()
         .recover(error::recover)
         .unify();

@@ -14,7 +14,7 @@ use warp::filters::BoxedFilter;
 use warp::http::{HeaderValue, header};
 use warp::reply::Response;
 
-use super::{channel, history, index, message, read, search, session, status, user, ws};
+use super::{app, channel, history, index, message, read, search, session, status, user, ws};
 use crate::http::filters;
 use responses::Shared;
 
@@ -30,7 +30,7 @@ use responses::Shared;
         channel::create, channel::list, channel::get, channel::delete,
         history::history, read::read,
         message::send, message::get, message::edit, message::delete, search::search,
-        ws::upgrade,
+        ws::upgrade, app::page,
     ),
     components(schemas(ws::frames::ClientFrame, ws::frames::Answer,
         crate::realtime::hub::Event)),

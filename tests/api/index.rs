@@ -202,3 +202,44 @@ async fn health_is_503_while_the_database_cannot_take_a_write() {
     server.get("/health", None).await.assert_json(200);
     server.stop().await;
 }
+
+/// `GET /app/` is a page with the headers of a safe page; a browser's
+/// `GET /` is sent there (303), every other client's is unchanged.
+#[tokio::test]
+async fn the_web_page_is_served_safely_and_browsers_are_sent_to_it() {
+    let server = TestServer::start().await;
+    let page = server.client.get(server.url("/app/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let header = |name: &str| page.headers()[name].to_str().unwrap().to_owned();
+    assert_eq!(header("content-type"), "text/html; charset=utf-8");
+    let csp = header("content-security-policy");
+    assert!(csp.contains("default-src 'self'"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(!csp.contains("unsafe"), "{csp}");
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert_eq!(header("referrer-policy"), "no-referrer");
+    assert!(page.text().await.unwrap().contains("/openapi.json"));
+
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    let sent = no_redirects
+        .get(server.url("/"))
+        .header("accept", browser)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 303);
+    assert_eq!(sent.headers()["location"], "/app/");
+    for accept in [None, Some("*/*"), Some("application/json")] {
+        let mut request = no_redirects.get(server.url("/"));
+        if let Some(accept) = accept {
+            request = request.header("accept", accept);
+        }
+        let reply = crate::helpers::Reply::from(request.send().await.unwrap()).await;
+        assert_eq!(reply.assert_json(200)["name"], "azuma", "{accept:?}");
+    }
+    server.stop().await;
+}
