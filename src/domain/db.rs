@@ -203,19 +203,12 @@ impl Db {
         .await
     }
 
-    /// Whether the database answers a query and would take a write (the
-    /// write lock may be held by another process, such as a backup or an
-    /// `sqlite3` shell left in a transaction).
+    /// Whether the database answers a query and has room for a write under
+    /// its size cap. (Whether it takes writes is the writer's to show:
+    /// `Writer::probe`.)
     pub async fn healthy(&self) -> bool {
         self.run(|conn| {
             conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?;
-            // The write lock, taken as a write would (waiting at most the
-            // busy timeout) and given back at once: nothing is written.
-            let began = conn.execute_batch("BEGIN IMMEDIATE");
-            if !conn.is_autocommit() {
-                conn.execute_batch("ROLLBACK")?;
-            }
-            began?;
             // Near its size limit, the next write may not fit: room for
             // less than a request body (64 KiB: 16 pages of 4 KiB) is full.
             let pages: i64 = conn.pragma_query_value(None, "page_count", |r| r.get(0))?;

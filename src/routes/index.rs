@@ -75,7 +75,9 @@ pub(super) fn index(info: &Index, accept: Option<HeaderValue>) -> Response {
         (status = 503, description = "The database does not", body = crate::http::error::ErrorBody),
     ))]
 pub(super) async fn health(app: App) -> Result<Response, Rejection> {
-    if app.db.healthy().await {
+    // Reads, then a write in turn with the others (which waits while
+    // another process holds the write lock, as every write would).
+    if app.db.healthy().await && app.writer.probe().await.is_ok() {
         Ok(json::reply(StatusCode::OK, &Health { status: "ok" }))
     } else {
         let cause = crate::domain::error::cause("the database does not answer");

@@ -100,6 +100,13 @@ impl Writer {
             .await
     }
 
+    /// Whether a write can be committed now: a write that stores nothing,
+    /// in turn with the others (so a probe never contends with the writer
+    /// for the database's write lock, and waits as long as a write would).
+    pub async fn probe(&self) -> Result<(), Refusal> {
+        self.submit(Write::Probe, Reply::Done).await
+    }
+
     /// Queues a write and waits for its result, after the commit.
     async fn submit<T>(
         &self,

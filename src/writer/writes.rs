@@ -39,6 +39,9 @@ pub enum Write {
         id: Uuid,
         by: Uuid,
     },
+    /// Nothing: that the batch carrying it committed shows the database
+    /// takes writes (`/health`).
+    Probe,
 }
 
 /// Where a write's result goes: one kind per kind of result.
@@ -58,6 +61,7 @@ pub enum Stored {
     Marked(Option<Marker>),
     Channel(Channel),
     ChannelDeleted(Uuid),
+    Probed,
 }
 
 impl Write {
@@ -103,6 +107,7 @@ impl Write {
                 channels::delete_owned(conn, &id, &by)?;
                 Ok(Stored::ChannelDeleted(id))
             }
+            Write::Probe => Ok(Stored::Probed),
         }
     }
 }
@@ -123,6 +128,7 @@ impl Stored {
             Stored::Marked(marker) => (None, marker.as_ref()),
             Stored::Channel(c) => (Some(Event::ChannelCreated(c)), None),
             Stored::ChannelDeleted(id) => (Some(Event::ChannelDeleted { id: *id }), None),
+            Stored::Probed => (None, None),
         };
         let marker = marker.map(|m| Event::ReadMarker {
             user: m.user,
