@@ -39,9 +39,14 @@ use responses::Shared;
 )]
 struct Api;
 
+/// The document, built once (a few milliseconds, on first use, so a start
+/// need not wait for it); the served JSON and the 405s' `Allow` both come
+/// from it.
+static API: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(Api::openapi);
+
 /// The document, as served.
-pub fn document() -> String {
-    let mut doc = serde_json::to_value(Api::openapi()).unwrap_or_default();
+fn document() -> String {
+    let mut doc = serde_json::to_value(&*API).unwrap_or_default();
     camel_case_links(&mut doc);
     doc.to_string()
 }
@@ -89,8 +94,8 @@ fn serve(json: &Bytes) -> Response {
     response
 }
 
-/// `GET /openapi.json`, built on the first request (a few milliseconds
-/// that a start need not wait for), then served from memory.
+/// `GET /openapi.json`, serialised on the first request, then served
+/// from memory.
 pub fn routes() -> BoxedFilter<(Response,)> {
     static JSON: LazyLock<Bytes> = LazyLock::new(|| Bytes::from(document()));
     warp::path!("openapi.json")
@@ -104,8 +109,7 @@ pub fn routes() -> BoxedFilter<(Response,)> {
 /// parameter (as the routes do), with `HEAD` wherever `GET` is.
 pub fn allowed(path: &str) -> Option<String> {
     static TABLE: LazyLock<Vec<(Vec<String>, String)>> = LazyLock::new(|| {
-        Api::openapi()
-            .paths
+        API.paths
             .paths
             .iter()
             .map(|(template, item)| {
