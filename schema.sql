@@ -136,3 +136,15 @@ UPDATE users SET first_seq = coalesce((
     SELECT seq FROM messages WHERE created_at < users.created_at
     ORDER BY created_at DESC LIMIT 1), 0);
 DROP INDEX temp_messages_by_time;
+
+-- migration 6: deleting a channel hides it at once; its rows go later.
+-- A deleted channel keeps its row, stamped `deleted_at`, until the writer
+-- has purged its messages (with their search entries), tombstones and
+-- markers in small batches that let sends through; `channels` shows only
+-- the channels that are not deleted, so nothing reads what is being purged.
+-- (Renaming the table re-points the other tables' foreign keys at it.)
+ALTER TABLE channels RENAME TO channel_rows;
+ALTER TABLE channel_rows ADD COLUMN deleted_at INTEGER;
+CREATE VIEW channels AS
+    SELECT seq, id, name, description, owner, created_at FROM channel_rows
+    WHERE deleted_at IS NULL;

@@ -1,4 +1,8 @@
-//! Channels and their storage. Deleting one cascades to its messages.
+//! Channels and their storage. Deleting one hides it at once; its
+//! messages, tombstones and markers are purged afterwards, a few at a time
+//! (`purge_some`), so that a big channel never holds the write lock for
+//! long. Reads go through the `channels` view, which shows only the
+//! channels that are not deleted.
 
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde::Serialize;
@@ -45,7 +49,7 @@ pub fn not_found(id: &Uuid) -> Refusal {
 /// Stores a new channel.
 pub fn insert(conn: &Connection, channel: &Channel) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO channels (id, name, description, owner, created_at)
+        "INSERT INTO channel_rows (id, name, description, owner, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(rusqlite::params![
@@ -89,8 +93,14 @@ pub fn seq(conn: &Connection, id: &Uuid) -> Result<Option<i64>, StoreError> {
         .optional()?)
 }
 
-/// Deletes channel `id`, and with it its messages, if `by` owns it.
-pub fn delete_owned(conn: &Connection, id: &Uuid, by: &Uuid) -> Result<(), Refusal> {
+/// Deletes channel `id` at `now`, if `by` owns it: it is gone for every
+/// reader at once, and its rows are left for [`purge_some`].
+pub fn delete_owned(
+    conn: &Connection,
+    id: &Uuid,
+    by: &Uuid,
+    now: Timestamp,
+) -> Result<(), Refusal> {
     let owner: Option<Uuid> = conn
         .query_row("SELECT owner FROM channels WHERE id = ?1", [id], |r| {
             r.get(0)
@@ -102,8 +112,44 @@ pub fn delete_owned(conn: &Connection, id: &Uuid, by: &Uuid) -> Result<(), Refus
             "only the channel's owner may delete it".into(),
         )),
         Some(_) => {
-            conn.execute("DELETE FROM channels WHERE id = ?1", [id])?;
+            conn.prepare_cached("UPDATE channel_rows SET deleted_at = ?2 WHERE id = ?1")?
+                .execute(rusqlite::params![id, now.0])?;
             Ok(())
         }
     }
+}
+
+/// Whether a deleted channel still has rows to purge.
+pub fn purge_pending(conn: &Connection) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM channel_rows WHERE deleted_at IS NOT NULL LIMIT 1")?
+        .exists([])?)
+}
+
+/// Purges up to `rows` rows of a deleted channel: its messages first (their
+/// search entries with them, by trigger), then its tombstones, then the
+/// channel itself (its read markers by cascade). Whether any deleted
+/// channel may have rows left.
+pub fn purge_some(conn: &Connection, rows: u32) -> Result<bool, StoreError> {
+    let Some(channel) = conn
+        .prepare_cached("SELECT seq FROM channel_rows WHERE deleted_at IS NOT NULL LIMIT 1")?
+        .query_row([], |r| r.get::<_, i64>(0))
+        .optional()?
+    else {
+        return Ok(false);
+    };
+    for table in ["messages", "message_tombstones"] {
+        let purged = conn
+            .prepare_cached(&format!(
+                "DELETE FROM {table} WHERE seq IN
+                 (SELECT seq FROM {table} WHERE channel = ?1 ORDER BY seq LIMIT ?2)"
+            ))?
+            .execute(rusqlite::params![channel, rows])?;
+        if purged > 0 {
+            return Ok(true);
+        }
+    }
+    conn.prepare_cached("DELETE FROM channel_rows WHERE seq = ?1")?
+        .execute([channel])?;
+    Ok(true)
 }

@@ -4,8 +4,10 @@
 //! transaction (group commit). Each
 //! caller is answered only after that commit, so every answer is as durable
 //! as before, but one disk sync serves every write that arrived while the
-//! last one ran: throughput grows with concurrency.
+//! last one ran: throughput grows with concurrency. Between batches it
+//! purges deleted channels a little at a time (`purge`).
 
+mod purge;
 mod writes;
 
 use std::sync::Arc;
@@ -123,7 +125,12 @@ impl Writer {
 }
 
 fn run(mut conn: Connection, queue: &mpsc::Receiver<(Write, Reply)>, hub: &Hub, clock: &Clock) {
-    while let Ok(first) = queue.recv() {
+    let mut purge = purge::Purge::start(&conn);
+    while let Some(first) = purge::next(queue, purge.wait()) {
+        let Some(first) = first else {
+            purge.step(&mut conn);
+            continue;
+        };
         let mut writes = vec![first.0];
         let mut replies = vec![first.1];
         while writes.len() < MAX_BATCH {
@@ -139,9 +146,18 @@ fn run(mut conn: Connection, queue: &mpsc::Receiver<(Write, Reply)>, hub: &Hub, 
             Ok(results) => results,
             Err(e) => replies.iter().map(|_| Err(e.clone().into())).collect(),
         };
+        if results
+            .iter()
+            .any(|r| matches!(r, Ok(Stored::ChannelDeleted(_))))
+        {
+            purge.pending();
+        }
         for (reply, result) in replies.into_iter().zip(results) {
             reply.send(result);
         }
+        // One step after each batch, so that a steady stream of writes
+        // cannot starve the purge (nor the purge the writes).
+        purge.step(&mut conn);
     }
 }
 

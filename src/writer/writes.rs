@@ -104,7 +104,7 @@ impl Write {
                 Ok(Stored::Channel(channel))
             }
             Write::DeleteChannel { id, by } => {
-                channels::delete_owned(conn, &id, &by)?;
+                channels::delete_owned(conn, &id, &by, now)?;
                 Ok(Stored::ChannelDeleted(id))
             }
             Write::Probe => Ok(Stored::Probed),

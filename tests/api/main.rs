@@ -18,6 +18,7 @@ mod openapi;
 mod ops;
 mod process;
 mod proxy;
+mod purge;
 mod search;
 mod security;
 mod session;

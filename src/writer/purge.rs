@@ -1,0 +1,107 @@
+//! Purging deleted channels: in transactions of at most [`STEP`] each, one
+//! after each batch of writes and back to back while none waits, so that
+//! deleting a channel of a million messages never holds back a send for
+//! more than a step. What is left after a restart is purged then.
+
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::domain::channels;
+use crate::domain::error::StoreError;
+
+/// The longest a purge step holds the write lock (about: it stops after
+/// the chunk that passes it).
+const STEP: Duration = Duration::from_millis(10);
+/// Rows deleted per statement within a step.
+const CHUNK: u32 = 64;
+/// How long to wait before trying again after a step failed (the disk may
+/// be full, or another process may hold the lock).
+const RETRY: Duration = Duration::from_secs(1);
+
+/// Whether a purge is due, and when.
+pub struct Purge {
+    pending: bool,
+    failed_at: Option<Instant>,
+}
+
+impl Purge {
+    /// Finds out whether a purge was left unfinished (by a stop or a crash).
+    pub fn start(conn: &Connection) -> Purge {
+        let pending = channels::purge_pending(conn).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "could not tell whether a channel is left to purge");
+            true
+        });
+        Purge {
+            pending,
+            failed_at: None,
+        }
+    }
+
+    /// A channel was deleted: its rows are to be purged.
+    pub fn pending(&mut self) {
+        self.pending = true;
+    }
+
+    /// How long the writer may wait for a write: for ever with nothing to
+    /// purge, not at all while purging, until the retry after a failure.
+    pub fn wait(&self) -> Option<Duration> {
+        match (self.pending, self.failed_at) {
+            (false, _) => None,
+            (true, None) => Some(Duration::ZERO),
+            (true, Some(at)) => Some(RETRY.saturating_sub(at.elapsed())),
+        }
+    }
+
+    /// Purges for about [`STEP`], if a purge is due.
+    pub fn step(&mut self, conn: &mut Connection) {
+        if !self.pending || self.wait().is_some_and(|w| !w.is_zero()) {
+            return;
+        }
+        match step(conn) {
+            Ok(more) => {
+                self.pending = more;
+                self.failed_at = None;
+                if !more {
+                    tracing::info!("deleted channels purged");
+                }
+            }
+            Err(e) => {
+                if self.failed_at.is_none() {
+                    tracing::warn!(error = %e, "purging a deleted channel failed; retrying every second");
+                }
+                self.failed_at = Some(Instant::now());
+            }
+        }
+    }
+}
+
+fn step(conn: &mut Connection) -> Result<bool, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let began = Instant::now();
+    let mut more = true;
+    while more && began.elapsed() < STEP {
+        more = channels::purge_some(&tx, CHUNK)?;
+    }
+    tx.commit()?;
+    Ok(more)
+}
+
+/// The next write, waiting at most `wait` (`None`: for ever). `None` once
+/// every sender is gone; `Some(None)` when the wait ended with no write.
+pub fn next<T>(queue: &Receiver<T>, wait: Option<Duration>) -> Option<Option<T>> {
+    match wait {
+        None => queue.recv().ok().map(Some),
+        Some(wait) if wait.is_zero() => match queue.try_recv() {
+            Ok(job) => Some(Some(job)),
+            Err(TryRecvError::Empty) => Some(None),
+            Err(TryRecvError::Disconnected) => None,
+        },
+        Some(wait) => match queue.recv_timeout(wait) {
+            Ok(job) => Some(Some(job)),
+            Err(RecvTimeoutError::Timeout) => Some(None),
+            Err(RecvTimeoutError::Disconnected) => None,
+        },
+    }
+}
