@@ -13,9 +13,9 @@ use crate::domain::error::StoreError;
 
 /// The longest a purge step holds the write lock (about: it stops after
 /// the chunk that passes it).
-const STEP: Duration = Duration::from_millis(10);
+const STEP: Duration = Duration::from_millis(5);
 /// Rows deleted per statement within a step.
-const CHUNK: u32 = 64;
+const CHUNK: u32 = 16;
 /// How long to wait before trying again after a step failed (the disk may
 /// be full, or another process may hold the lock).
 const RETRY: Duration = Duration::from_secs(1);

@@ -1,6 +1,7 @@
 //! Hostile clients against the real binary (issue 15): a slowloris
 //! trickling its headers, and a websocket barrage of broken frames. Each
-//! is bounded in connections, frames and time.
+//! is bounded in connections, frames and time. Also faults of the machine:
+//! running out of file descriptors, a read-only database directory.
 
 use std::time::Duration;
 
@@ -10,7 +11,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use crate::helpers::{Binary, WsClient, register_at};
+use crate::helpers::{
+    Binary, WsClient, call_at, channel_at, history_at, register_at, unprivileged,
+};
 
 /// Limits that would refuse a test's many connections from one address.
 const LIFTED: [&str; 4] = [
@@ -330,4 +333,85 @@ async fn out_of_file_descriptors_it_backs_off_and_recovers() {
         "{}",
         String::from_utf8_lossy(&answer)
     );
+}
+
+/// The database's directory made read-only while clients send (an
+/// operator's `chmod`; as root the server runs as `nobody`, for whom it
+/// applies): the open files stay writable, so every send is still
+/// acknowledged and `/health` stays 200; the server stops cleanly and
+/// starts again in the read-only directory with every acknowledged
+/// message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_directory_under_load_loses_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::sync::{Arc, Mutex};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mode = |m: u32| std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(m));
+    mode(0o755).unwrap();
+    let args = ["--database", "ro.db"];
+    let mut server = Binary::spawn(unprivileged(dir.path()), &args).await;
+    let base = server.base.clone();
+    let token = register_at(&server.http, &base, "writer", "pw-writer-1").await;
+    let channel = channel_at(&server.http, &base, &token, "steady").await;
+
+    let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
+    let stop = Instant::now() + Duration::from_millis(1500);
+    let senders: Vec<_> = (0..8)
+        .map(|s| {
+            let (http, base, token, channel) = (
+                server.http.clone(),
+                base.clone(),
+                token.clone(),
+                channel.clone(),
+            );
+            let acknowledged = acknowledged.clone();
+            tokio::spawn(async move {
+                for i in 0.. {
+                    if Instant::now() > stop {
+                        return;
+                    }
+                    let body = json!({"channel": channel, "content": format!("steady {s} {i}")});
+                    let sent = call_at(
+                        &http,
+                        &base,
+                        Method::POST,
+                        "/message/send",
+                        Some(&token),
+                        Some(body),
+                    )
+                    .await;
+                    let id = sent.assert_json(200)["id"].as_str().unwrap().to_owned();
+                    acknowledged.lock().unwrap().push(id);
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    mode(0o555).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server
+        .call(Method::GET, "/health", None, None)
+        .await
+        .assert_json(200);
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    let before = acknowledged.lock().unwrap().len();
+    assert!(before >= 20, "only {before} sends in 1.5 s");
+
+    server.signal("TERM");
+    assert!(server.exit(Duration::from_secs(10)).await.success());
+    // A stop removes the WAL file where it can: here it could not.
+    assert!(
+        dir.path().join("ro.db-wal").exists(),
+        "the directory was not read-only to the server"
+    );
+    let server = Binary::spawn(unprivileged(dir.path()), &args).await;
+    let mut stored = history_at(&server.http, &server.base, &token, &channel).await;
+    let mut acknowledged = acknowledged.lock().unwrap().clone();
+    stored.sort();
+    acknowledged.sort();
+    assert_eq!(stored, acknowledged);
+    mode(0o755).unwrap();
 }

@@ -303,7 +303,12 @@ impl Binary {
     /// Starts `azuma` with `args` (plus port 0 and cheap hashing) in `cwd`
     /// and waits for its "listening on" line.
     pub async fn start(cwd: &Path, args: &[&str]) -> Binary {
-        let mut child = binary(cwd)
+        Binary::spawn(binary(cwd), args).await
+    }
+
+    /// Starts `command` (the binary, perhaps wrapped) like [`Binary::start`].
+    pub async fn spawn(mut command: Command, args: &[&str]) -> Binary {
+        let mut child = command
             .args([
                 "--listen",
                 "127.0.0.1:0",
@@ -409,6 +414,33 @@ pub fn binary(cwd: &Path) -> Command {
     let mut parts = line.split_whitespace();
     let mut command = Command::new(parts.next().expect("AZUMA_TEST_BINARY is empty"));
     command.args(parts);
+    configured(command, cwd)
+}
+
+/// [`binary`] as an unprivileged user (`nobody`, through `setpriv`) when
+/// the tests run as root, for whom file permissions do not apply: `cwd`
+/// is given to that user.
+pub fn unprivileged(cwd: &Path) -> Command {
+    use std::os::unix::fs::MetadataExt;
+    let root = std::fs::metadata("/proc/self").expect("/proc/self").uid() == 0;
+    if !root {
+        return binary(cwd);
+    }
+    std::os::unix::fs::chown(cwd, Some(NOBODY), Some(NOBODY)).expect("chown");
+    let mut command = Command::new("setpriv");
+    command.args([
+        format!("--reuid={NOBODY}"),
+        format!("--regid={NOBODY}"),
+        "--clear-groups".to_owned(),
+        env!("CARGO_BIN_EXE_azuma").to_owned(),
+    ]);
+    configured(command, cwd)
+}
+
+/// The uid and gid of `nobody` on Debian.
+const NOBODY: u32 = 65534;
+
+fn configured(mut command: Command, cwd: &Path) -> Command {
     command
         .current_dir(cwd)
         .env_remove("AZUMA_LISTEN")
