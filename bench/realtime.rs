@@ -1,10 +1,11 @@
 //! The realtime half of `bench/run`: a websocket load client.
 //!
-//! `cargo bench --bench realtime -- BASE TOKEN CHANNEL CLIENTS...` connects
-//! CLIENTS websockets (for each count given) to a running azuma at BASE,
-//! authenticates them with TOKEN, then sends messages to CHANNEL over HTTP
-//! one at a time and times each delivery: from just before the POST until a
-//! client holds the frame. Prints one line per count:
+//! `cargo bench --bench realtime -- BASE TOKEN SENDER CHANNEL CLIENTS...`
+//! connects CLIENTS websockets (for each count given) to a running azuma at
+//! BASE, authenticates them with TOKEN, then sends messages to CHANNEL over
+//! HTTP with the token SENDER (another account's, so that the sender's read
+//! marker events do not go to the clients), one at a time, and times each
+//! delivery: from just before the POST until a client holds the frame. Prints one line per count:
 //! `delivery CLIENTS MEDIAN_MS P99_MS`.
 //!
 //! With `hold N` among the counts, it connects and authenticates N clients,
@@ -70,7 +71,7 @@ fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
     sorted[((sorted.len() as f64 * fraction) as usize).min(sorted.len() - 1)]
 }
 
-async fn delivery(base: &str, token: &str, channel: &str, clients: usize) {
+async fn delivery(base: &str, token: &str, sender: &str, channel: &str, clients: usize) {
     let ws_url = format!("{}/init_ws", base.replacen("http://", "ws://", 1));
     let sockets = connect_all(&ws_url, token, clients).await;
     let (arrived, mut arrivals) = mpsc::unbounded_channel::<(usize, Instant)>();
@@ -102,7 +103,7 @@ async fn delivery(base: &str, token: &str, channel: &str, clients: usize) {
         let started = Instant::now();
         let response = http
             .post(&url)
-            .bearer_auth(token)
+            .bearer_auth(sender)
             .json(&serde_json::json!({"channel": channel, "content": format!("bench {round}")}))
             .send()
             .await
@@ -151,8 +152,8 @@ async fn main() {
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
-    let [base, token, channel, counts @ ..] = args.as_slice() else {
-        eprintln!("usage: realtime BASE TOKEN CHANNEL CLIENTS... [hold N]");
+    let [base, token, sender, channel, counts @ ..] = args.as_slice() else {
+        eprintln!("usage: realtime BASE TOKEN SENDER CHANNEL CLIENTS... [hold N]");
         std::process::exit(2);
     };
     let mut counts = counts.iter();
@@ -161,7 +162,8 @@ async fn main() {
             let n = counts.next().and_then(|n| n.parse().ok()).expect("hold N");
             hold(base, token, n).await;
         } else {
-            delivery(base, token, channel, count.parse().expect("a client count")).await;
+            let clients = count.parse().expect("a client count");
+            delivery(base, token, sender, channel, clients).await;
         }
     }
 }

@@ -29,11 +29,13 @@ const MAX_INCOMING: usize = 64 * 1024;
 /// An upgraded connection.
 type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 
-/// Small buffers: tungstenite's default 128 KiB read buffer, zero-filled
-/// on first read, would cost 128 KiB of memory per idle connection.
+/// Small buffers: the read buffer is allocated whole when the connection
+/// opens and held while it idles (tungstenite's default is 128 KiB); it
+/// grows for a bigger frame. At 4 KiB it was 40 % of an idle connection's
+/// heap (massif, 2,000 connections); 512 bytes hold a client's usual frame.
 pub(super) fn socket_config() -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(512)
         .write_buffer_size(0) // each frame goes out as it is sent
         .max_write_buffer_size(MAX_INCOMING * 4)
         .max_message_size(Some(MAX_INCOMING))
