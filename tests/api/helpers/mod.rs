@@ -419,7 +419,8 @@ pub fn binary(cwd: &Path) -> Command {
 
 /// [`binary`] as an unprivileged user (`nobody`, through `setpriv`) when
 /// the tests run as root, for whom file permissions do not apply: `cwd`
-/// is given to that user.
+/// is given to that user, and a copy of the binary put in it (the build's
+/// own directory may be one `nobody` cannot enter).
 pub fn unprivileged(cwd: &Path) -> Command {
     use std::os::unix::fs::MetadataExt;
     let root = std::fs::metadata("/proc/self").expect("/proc/self").uid() == 0;
@@ -427,13 +428,17 @@ pub fn unprivileged(cwd: &Path) -> Command {
         return binary(cwd);
     }
     std::os::unix::fs::chown(cwd, Some(NOBODY), Some(NOBODY)).expect("chown");
+    let copy = cwd.join("azuma");
+    if !copy.exists() {
+        std::fs::copy(env!("CARGO_BIN_EXE_azuma"), &copy).expect("copy the binary");
+    }
     let mut command = Command::new("setpriv");
     command.args([
         format!("--reuid={NOBODY}"),
         format!("--regid={NOBODY}"),
         "--clear-groups".to_owned(),
-        env!("CARGO_BIN_EXE_azuma").to_owned(),
     ]);
+    command.arg(&copy);
     configured(command, cwd)
 }
 
