@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by every route: the server loop, JSON in and out,
 //! the error model, CORS and the common filters.
 
+pub mod asset;
 pub mod body;
 pub mod client;
 pub mod cors;

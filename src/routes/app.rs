@@ -1,17 +1,25 @@
 //! `GET /app/`: the web client's page, embedded in the binary, with the
 //! headers that keep a page safe (a strict Content-Security-Policy, no
-//! sniffing, no referrer, no framing). Today it only says where the API
-//! is; the client itself is issue 12's.
+//! sniffing, no referrer, no framing), an `ETag` and gzip. Today it only
+//! says where the API is; the client itself is issue 12's.
+
+use std::sync::LazyLock;
 
 use warp::Filter;
 use warp::filters::BoxedFilter;
-use warp::http::{HeaderValue, header};
+use warp::http::{HeaderMap, HeaderValue, header};
 use warp::reply::Response;
 
+use crate::http::asset::Asset;
 use crate::http::filters;
 
 /// The page.
-const PAGE: &str = include_str!("../../web/index.html");
+static PAGE: LazyLock<Asset> = LazyLock::new(|| {
+    Asset::new(
+        include_bytes!("../../web/index.html"),
+        "text/html; charset=utf-8",
+    )
+});
 
 /// The page's Content-Security-Policy: nothing but this origin, no inline
 /// script, no framing.
@@ -19,18 +27,36 @@ const CSP: &str = "default-src 'self'; base-uri 'none'; form-action 'self'; fram
 
 /// `GET /app/`.
 pub fn routes() -> BoxedFilter<(Response,)> {
-    warp::path!("app").and(filters::get()).map(page).boxed()
+    warp::path!("app")
+        .and(filters::get())
+        .and(warp::header::headers_cloned())
+        .map(|headers: HeaderMap| {
+            // A header that is not text counts as absent, never as an error.
+            let text = |name| {
+                headers
+                    .get(name)
+                    .and_then(|v: &HeaderValue| v.to_str().ok())
+            };
+            page(text(header::IF_NONE_MATCH), text(header::ACCEPT_ENCODING))
+        })
+        .boxed()
 }
 
 /// The web client.
 #[utoipa::path(get, operation_id = "web_client", path = "/app/", tag = "server", security(()),
-    responses((status = 200, description = "The web client's page", content_type = "text/html",
-        body = String)))]
-fn page() -> Response {
-    let mut response = Response::new(PAGE.into());
+    params(
+        ("If-None-Match" = Option<String>, Header, description = "An `ETag` the client holds: `304` if it is still this page's"),
+        ("Accept-Encoding" = Option<String>, Header, description = "With `gzip`, the page is sent gzipped"),
+    ),
+    responses(
+        (status = 200, description = "The web client's page (`ETag`, `Cache-Control: no-cache`, `Vary: accept-encoding`)",
+            content_type = "text/html", body = String),
+        (status = 304, description = "The client's copy (its `If-None-Match`) is current; no body"),
+    ))]
+fn page(if_none_match: Option<&str>, accept_encoding: Option<&str>) -> Response {
+    let mut response = PAGE.reply(if_none_match, accept_encoding);
     let headers = response.headers_mut();
     for (name, value) in [
-        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
         (header::CONTENT_SECURITY_POLICY, CSP),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "no-referrer"),

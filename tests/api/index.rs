@@ -205,6 +205,69 @@ async fn health_is_503_while_the_database_cannot_take_a_write() {
     server.stop().await;
 }
 
+/// `GET /app/` carries a strong `ETag`: the same one again is `304` with
+/// no body; it is gzipped for a client that takes gzip (and only then),
+/// and says that it varies with `Accept-Encoding`.
+#[tokio::test]
+async fn the_web_page_is_cached_by_etag_and_gzipped_on_request() {
+    use std::io::Read;
+
+    let server = TestServer::start().await;
+    let get = |headers: &[(&str, &str)]| {
+        let mut request = server.client.get(server.url("/app/"));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send()
+    };
+    let plain = get(&[]).await.unwrap();
+    assert_eq!(plain.status(), 200);
+    assert_eq!(plain.headers().get("content-encoding"), None);
+    assert_eq!(plain.headers()["cache-control"], "no-cache");
+    assert_eq!(plain.headers()["vary"], "accept-encoding");
+    let etag = plain.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(
+        etag.len() > 10 && etag.starts_with('"') && etag.ends_with('"'),
+        "{etag}"
+    );
+    let page = plain.bytes().await.unwrap();
+
+    for held in [
+        etag.clone(),
+        format!("W/{etag}"),
+        format!("\"other\", {etag}"),
+        "*".into(),
+    ] {
+        let again = get(&[("if-none-match", &held)]).await.unwrap();
+        assert_eq!(again.status(), 304, "{held}");
+        assert_eq!(again.headers()["etag"], etag.as_str());
+        assert!(again.bytes().await.unwrap().is_empty());
+    }
+    let stale = get(&[("if-none-match", "\"other\"")]).await.unwrap();
+    assert_eq!(stale.status(), 200);
+
+    let zipped = get(&[("accept-encoding", "gzip, deflate, br, zstd")])
+        .await
+        .unwrap();
+    assert_eq!(zipped.status(), 200);
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
+    assert_eq!(zipped.headers()["etag"], etag.as_str());
+    assert_eq!(zipped.headers()["content-type"], "text/html; charset=utf-8");
+    let body = zipped.bytes().await.unwrap();
+    assert!(body.len() < page.len());
+    let mut unzipped = Vec::new();
+    flate2::read::GzDecoder::new(&body[..])
+        .read_to_end(&mut unzipped)
+        .unwrap();
+    assert_eq!(unzipped, page);
+    for refused in ["identity", "br", "gzip;q=0"] {
+        let sent = get(&[("accept-encoding", refused)]).await.unwrap();
+        assert_eq!(sent.headers().get("content-encoding"), None, "{refused}");
+        assert_eq!(sent.bytes().await.unwrap(), page);
+    }
+    server.stop().await;
+}
+
 /// `GET /app/` is a page with the headers of a safe page; a browser's
 /// `GET /` is sent there (303), every other client's is unchanged.
 #[tokio::test]
