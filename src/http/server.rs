@@ -243,7 +243,14 @@ where
                     .headers_mut()
                     .insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
+            // Outside the request's span, with its fields of its own: the
+            // same line inside the span cost a fifth of GET /'s throughput
+            // (the fmt layer formats an event's span context on each line).
             tracing::info!(
+                parent: None,
+                id,
+                %method,
+                path = uri.path(),
                 status = response.status().as_u16(),
                 micros = started.elapsed().as_micros() as u64,
                 client = %client_ip,
