@@ -1,7 +1,8 @@
 //! Hostile clients against the real binary (issue 15): a slowloris
 //! trickling its headers, and a websocket barrage of broken frames. Each
 //! is bounded in connections, frames and time. Also faults of the machine:
-//! running out of file descriptors, a read-only database directory.
+//! running out of file descriptors, a read-only database directory, a
+//! write lock held by another process.
 
 use std::time::Duration;
 
@@ -414,4 +415,34 @@ async fn a_read_only_directory_under_load_loses_nothing() {
     acknowledged.sort();
     assert_eq!(stored, acknowledged);
     mode(0o755).unwrap();
+}
+
+/// `/health` through the binary is 503 while another process holds the
+/// database's write lock (reads still work then), and 200 again once it
+/// lets go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_is_503_while_the_database_cannot_take_a_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Binary::start(dir.path(), &["--database", "held.db"]).await;
+    let token = register_at(&server.http, &server.base, "alice", "pw-alice-1").await;
+    let health = server.call(Method::GET, "/health", None, None).await;
+    health.assert_json(200);
+    let other = rusqlite::Connection::open(dir.path().join("held.db")).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let began = Instant::now();
+    let held = server.call(Method::GET, "/health", None, None).await;
+    held.assert_error(503, "SERVICE_UNAVAILABLE");
+    // It waited for the lock as a write would, and no longer.
+    let waited = began.elapsed();
+    assert!(waited >= Duration::from_secs(4), "{waited:?}");
+    assert!(waited < Duration::from_secs(15), "{waited:?}");
+    let channels = server
+        .call(Method::GET, "/channel", Some(&token), None)
+        .await;
+    channels.assert_json(200);
+    other.execute_batch("ROLLBACK").unwrap();
+    let health = server.call(Method::GET, "/health", None, None).await;
+    health.assert_json(200);
+    server.signal("TERM");
+    assert!(server.exit(Duration::from_secs(10)).await.success());
 }

@@ -183,28 +183,6 @@ async fn head_answers_every_get_route_as_get_would_without_a_body() {
     server.stop().await;
 }
 
-/// `/health` is 503 while another process holds the write lock (reads
-/// still work then), and 200 again once it lets go.
-#[tokio::test]
-async fn health_is_503_while_the_database_cannot_take_a_write() {
-    let server = TestServer::start().await;
-    let token = server.register("alice", "pw").await;
-    server.get("/health", None).await.assert_json(200);
-    let other = server.peek();
-    other.execute_batch("BEGIN IMMEDIATE").unwrap();
-    let began = std::time::Instant::now();
-    let reply = server.get("/health", None).await;
-    reply.assert_error(503, "SERVICE_UNAVAILABLE");
-    // It waited for the lock as a write would, and no longer.
-    let waited = began.elapsed();
-    assert!(waited >= std::time::Duration::from_secs(4), "{waited:?}");
-    assert!(waited < std::time::Duration::from_secs(15), "{waited:?}");
-    server.get("/channel", Some(&token)).await.assert_json(200);
-    other.execute_batch("ROLLBACK").unwrap();
-    server.get("/health", None).await.assert_json(200);
-    server.stop().await;
-}
-
 /// `GET /app/` carries a strong `ETag`: the same one again is `304` with
 /// no body; it is gzipped for a client that takes gzip (and only then),
 /// and says that it varies with `Accept-Encoding`.
