@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::helpers::{Binary, call_at, channel_at, client, history_at, register_at};
 
 /// Messages in the channel that is deleted: enough that its purge takes
-/// many steps (each about 10 ms).
+/// many steps (each about 5 ms).
 const BIG: usize = 6000;
 const SENDERS: usize = 16;
 
