@@ -5,8 +5,8 @@
 //! BASE, authenticates them with TOKEN, then sends messages to CHANNEL over
 //! HTTP with the token SENDER (another account's, so that the sender's read
 //! marker events do not go to the clients), one at a time, and times each
-//! delivery: from just before the POST until a client holds the frame. Prints one line per count:
-//! `delivery CLIENTS MEDIAN_MS P99_MS`.
+//! delivery: from just before the POST until a client holds the frame.
+//! Prints one line per count: `delivery CLIENTS MEDIAN_MS P99_MS`.
 //!
 //! With `hold N` among the counts, it connects and authenticates N clients,
 //! prints `holding N`, and keeps them idle until its standard input closes.
