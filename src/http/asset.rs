@@ -5,6 +5,7 @@
 
 use std::io::Write;
 
+use bytes::Bytes;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use sha2::{Digest, Sha256};
@@ -14,8 +15,9 @@ use warp::reply::Response;
 /// An embedded file as sent.
 pub struct Asset {
     body: &'static [u8],
-    /// The gzipped body, when that is smaller.
-    gzip: Option<Vec<u8>>,
+    /// The gzipped body, when that is smaller (shared, not copied, by
+    /// each answer).
+    gzip: Option<Bytes>,
     content_type: &'static str,
     etag: HeaderValue,
 }
@@ -32,7 +34,8 @@ impl Asset {
             .write_all(body)
             .and_then(|()| encoder.finish())
             .ok()
-            .filter(|gzip| gzip.len() < body.len());
+            .filter(|gzip| gzip.len() < body.len())
+            .map(Bytes::from);
         Asset {
             body,
             gzip,
