@@ -121,9 +121,15 @@ pub fn delete_owned(
 
 /// Whether a deleted channel still has rows to purge.
 pub fn purge_pending(conn: &Connection) -> Result<bool, StoreError> {
+    Ok(deleted_channel(conn)?.is_some())
+}
+
+/// The seq of a deleted channel whose rows are not all purged yet.
+fn deleted_channel(conn: &Connection) -> Result<Option<i64>, StoreError> {
     Ok(conn
-        .prepare_cached("SELECT 1 FROM channel_rows WHERE deleted_at IS NOT NULL LIMIT 1")?
-        .exists([])?)
+        .prepare_cached("SELECT seq FROM channel_rows WHERE deleted_at IS NOT NULL LIMIT 1")?
+        .query_row([], |r| r.get(0))
+        .optional()?)
 }
 
 /// Purges up to `rows` rows of a deleted channel: its messages first (their
@@ -137,11 +143,7 @@ pub fn purge_pending(conn: &Connection) -> Result<bool, StoreError> {
 /// are then unsearchable at once, and leave the index's pages as FTS5's own
 /// merges reach them; a single message's delete stays secure.
 pub fn purge_some(conn: &Connection, rows: u32) -> Result<bool, StoreError> {
-    let Some(channel) = conn
-        .prepare_cached("SELECT seq FROM channel_rows WHERE deleted_at IS NOT NULL LIMIT 1")?
-        .query_row([], |r| r.get::<_, i64>(0))
-        .optional()?
-    else {
+    let Some(channel) = deleted_channel(conn)? else {
         return Ok(false);
     };
     secure_delete(conn, false)?;
