@@ -13,7 +13,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::helpers::{
-    Binary, WsClient, call_at, channel_at, history_at, register_at, unprivileged,
+    Binary, WsClient, channel_at, history_at, register_at, send_at, unprivileged,
 };
 
 /// Limits that would refuse a test's many connections from one address.
@@ -372,17 +372,8 @@ async fn a_read_only_directory_under_load_loses_nothing() {
                     if Instant::now() > stop {
                         return;
                     }
-                    let body = json!({"channel": channel, "content": format!("steady {s} {i}")});
-                    let sent = call_at(
-                        &http,
-                        &base,
-                        Method::POST,
-                        "/message/send",
-                        Some(&token),
-                        Some(body),
-                    )
-                    .await;
-                    let id = sent.assert_json(200)["id"].as_str().unwrap().to_owned();
+                    let id =
+                        send_at(&http, &base, &token, &channel, &format!("steady {s} {i}")).await;
                     acknowledged.lock().unwrap().push(id);
                 }
             })

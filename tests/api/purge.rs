@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{Binary, call_at, channel_at, client, history_at, register_at};
+use crate::helpers::{Binary, call_at, channel_at, client, history_at, register_at, send_at};
 
 /// Messages in the channel that is deleted: enough that its purge takes
 /// many steps (each about 5 ms).
@@ -49,16 +49,7 @@ async fn a_kill_9_mid_purge_finishes_the_purge_after_a_restart() {
             let (http, base, token, big) = (http.clone(), base.clone(), token.clone(), big.clone());
             tokio::spawn(async move {
                 for i in 0..BIG / SENDERS {
-                    let body = json!({"channel": big, "content": format!("doomed {s} {i}")});
-                    let sent = call_at(
-                        &http,
-                        &base,
-                        Method::POST,
-                        "/message/send",
-                        Some(&token),
-                        Some(body),
-                    );
-                    assert_eq!(sent.await.status, 200);
+                    send_at(&http, &base, &token, &big, &format!("doomed {s} {i}")).await;
                 }
             })
         })
@@ -68,20 +59,10 @@ async fn a_kill_9_mid_purge_finishes_the_purge_after_a_restart() {
     }
     let mut kept_ids = Vec::new();
     for i in 0..30 {
-        let body = json!({"channel": kept, "content": format!("kept {i}")});
-        let sent = call_at(
-            &http,
-            &base,
-            Method::POST,
-            "/message/send",
-            Some(&token),
-            Some(body),
-        )
-        .await;
-        kept_ids.push(sent.assert_json(200)["id"].as_str().unwrap().to_owned());
+        kept_ids.push(send_at(&http, &base, &token, &kept, &format!("kept {i}")).await);
     }
     // A tombstone and a read marker in the big channel, to be purged too.
-    let page = crate::helpers::history_at(&http, &base, &token, &big).await;
+    let page = history_at(&http, &base, &token, &big).await;
     assert_eq!(page.len(), BIG);
     let gone = call_at(
         &http,

@@ -509,6 +509,31 @@ pub async fn channel_at(http: &reqwest::Client, base: &str, token: &str, name: &
     reply.body["id"].as_str().expect("id").to_owned()
 }
 
+/// Sends `content` to `channel` over HTTP at `base` and returns the new
+/// message's id (asserting the 200).
+pub async fn send_at(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    channel: &str,
+    content: &str,
+) -> String {
+    let body = serde_json::json!({"channel": channel, "content": content});
+    let reply = call_at(
+        http,
+        base,
+        Method::POST,
+        "/message/send",
+        Some(token),
+        Some(body),
+    )
+    .await;
+    reply.assert_json(200)["id"]
+        .as_str()
+        .expect("id")
+        .to_owned()
+}
+
 /// Every message id in `channel`, oldest first, walked back with `before`.
 pub async fn history_at(
     http: &reqwest::Client,
