@@ -1,8 +1,9 @@
-//! `GET /app/`: the web client's page, embedded in the binary, with the
-//! headers that keep a page safe (a strict Content-Security-Policy, no
-//! sniffing, no referrer, no framing), an `ETag` and gzip. Today it only
-//! says where the API is; the client itself is issue 12's.
+//! `GET /app/` and `GET /app/{file}`: the web client (`web/`), embedded in
+//! the binary, sent with the headers that keep a page safe (a strict
+//! Content-Security-Policy, no sniffing, no referrer, no framing), an
+//! `ETag` and gzip.
 
+use std::convert::Infallible;
 use std::sync::LazyLock;
 
 use warp::Filter;
@@ -13,7 +14,9 @@ use warp::reply::Response;
 use crate::http::asset::Asset;
 use crate::http::filters;
 
-/// The page.
+const JS: &str = "text/javascript; charset=utf-8";
+
+/// The page, `/app/` itself.
 static PAGE: LazyLock<Asset> = LazyLock::new(|| {
     Asset::new(
         include_bytes!("../../web/index.html"),
@@ -21,25 +24,87 @@ static PAGE: LazyLock<Asset> = LazyLock::new(|| {
     )
 });
 
-/// The page's Content-Security-Policy: nothing but this origin, no inline
-/// script, no framing.
+/// The page's files under `/app/`, by name.
+const FILES: &[(&str, &[u8], &str)] = &[
+    (
+        "style.css",
+        include_bytes!("../../web/style.css"),
+        "text/css; charset=utf-8",
+    ),
+    (
+        "icon.svg",
+        include_bytes!("../../web/icon.svg"),
+        "image/svg+xml",
+    ),
+    ("main.js", include_bytes!("../../web/main.js"), JS),
+    ("api.js", include_bytes!("../../web/api.js"), JS),
+    ("dom.js", include_bytes!("../../web/dom.js"), JS),
+    ("signin.js", include_bytes!("../../web/signin.js"), JS),
+    ("socket.js", include_bytes!("../../web/socket.js"), JS),
+    ("users.js", include_bytes!("../../web/users.js"), JS),
+    ("channels.js", include_bytes!("../../web/channels.js"), JS),
+    ("room.js", include_bytes!("../../web/room.js"), JS),
+    ("message.js", include_bytes!("../../web/message.js"), JS),
+    ("composer.js", include_bytes!("../../web/composer.js"), JS),
+    ("search.js", include_bytes!("../../web/search.js"), JS),
+];
+
+/// Each file hashed and compressed, on the first request for any of them.
+static ASSETS: LazyLock<Vec<(&str, Asset)>> = LazyLock::new(|| {
+    FILES
+        .iter()
+        .map(|&(name, body, content_type)| (name, Asset::new(body, content_type)))
+        .collect()
+});
+
+fn asset(name: &str) -> Option<&'static Asset> {
+    ASSETS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, asset)| asset)
+}
+
+/// The pages' Content-Security-Policy: nothing but this origin (its
+/// websocket included), no inline script or style, no framing.
 const CSP: &str = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-/// `GET /app/`.
+/// `GET /app/` and `GET /app/{file}`.
 pub fn routes() -> BoxedFilter<(Response,)> {
-    warp::path!("app")
+    let page = warp::path!("app")
         .and(filters::get())
-        .and(warp::header::headers_cloned())
-        .map(|headers: HeaderMap| {
-            // A header that is not text counts as absent, never as an error.
-            let text = |name| {
-                headers
-                    .get(name)
-                    .and_then(|v: &HeaderValue| v.to_str().ok())
-            };
-            page(text(header::IF_NONE_MATCH), text(header::ACCEPT_ENCODING))
-        })
-        .boxed()
+        .and(conditions())
+        .map(page);
+    let file = warp::path("app")
+        .and(warp::path::param::<String>())
+        .and(warp::path::end())
+        // An unknown file is no route: 404, whatever the method.
+        .and_then(|name: String| async move { asset(&name).ok_or_else(warp::reject::not_found) })
+        .and(filters::get())
+        .and(conditions())
+        .map(file);
+    page.or(file).unify().boxed()
+}
+
+/// What a cached copy depends on: the request's `If-None-Match` and
+/// `Accept-Encoding` (a header that is not text counts as absent).
+struct Conditions {
+    if_none_match: Option<String>,
+    accept_encoding: Option<String>,
+}
+
+fn conditions() -> impl Filter<Extract = (Conditions,), Error = Infallible> + Clone {
+    warp::header::headers_cloned().map(|headers: HeaderMap| {
+        let text = |name| {
+            headers
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        Conditions {
+            if_none_match: text(header::IF_NONE_MATCH),
+            accept_encoding: text(header::ACCEPT_ENCODING),
+        }
+    })
 }
 
 /// The web client.
@@ -53,8 +118,28 @@ pub fn routes() -> BoxedFilter<(Response,)> {
             content_type = "text/html", body = String),
         (status = 304, description = "The client's copy (its `If-None-Match`) is current; no body"),
     ))]
-fn page(if_none_match: Option<&str>, accept_encoding: Option<&str>) -> Response {
-    let mut response = PAGE.reply(if_none_match, accept_encoding);
+fn page(conditions: Conditions) -> Response {
+    file(&PAGE, conditions)
+}
+
+/// One of the web client's files (its scripts, stylesheet and icon).
+#[utoipa::path(get, operation_id = "web_client_file", path = "/app/{file}", tag = "server", security(()),
+    params(
+        ("file" = String, Path, description = "A file of the client, such as `main.js` or `style.css`"),
+        ("If-None-Match" = Option<String>, Header, description = "An `ETag` the client holds: `304` if it is still this file's"),
+        ("Accept-Encoding" = Option<String>, Header, description = "With `gzip`, the file is sent gzipped"),
+    ),
+    responses(
+        (status = 200, description = "The file (`ETag`, `Cache-Control: no-cache`, `Vary: accept-encoding`)",
+            content((String = "text/javascript"), (String = "text/css"), (String = "image/svg+xml"))),
+        (status = 304, description = "The client's copy (its `If-None-Match`) is current; no body"),
+        (status = 404, description = "No such file", body = crate::http::error::ErrorBody),
+    ))]
+fn file(asset: &'static Asset, conditions: Conditions) -> Response {
+    let mut response = asset.reply(
+        conditions.if_none_match.as_deref(),
+        conditions.accept_encoding.as_deref(),
+    );
     let headers = response.headers_mut();
     for (name, value) in [
         (header::CONTENT_SECURITY_POLICY, CSP),

@@ -30,7 +30,7 @@ use responses::Shared;
         channel::create, channel::list, channel::get, channel::delete,
         history::history, read::read,
         message::send, message::get, message::edit, message::delete, search::search,
-        ws::upgrade, app::page,
+        ws::upgrade, app::page, app::file,
     ),
     components(schemas(ws::frames::ClientFrame, ws::frames::Answer,
         crate::realtime::hub::Event)),

@@ -246,22 +246,66 @@ async fn the_web_page_is_cached_by_etag_and_gzipped_on_request() {
     server.stop().await;
 }
 
-/// `GET /app/` is a page with the headers of a safe page; a browser's
-/// `GET /` is sent there (303), every other client's is unchanged.
+/// `GET /app/` and every file it loads (`/app/{file}`) come with the
+/// headers of a safe page and their own content type; an unknown file is
+/// the API's 404. A browser's `GET /` is sent to the page (303), every
+/// other client's is unchanged.
 #[tokio::test]
 async fn the_web_page_is_served_safely_and_browsers_are_sent_to_it() {
     let server = TestServer::start().await;
     let page = server.client.get(server.url("/app/")).send().await.unwrap();
-    assert_eq!(page.status(), 200);
-    let header = |name: &str| page.headers()[name].to_str().unwrap().to_owned();
-    assert_eq!(header("content-type"), "text/html; charset=utf-8");
-    let csp = header("content-security-policy");
-    assert!(csp.contains("default-src 'self'"), "{csp}");
-    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
-    assert!(!csp.contains("unsafe"), "{csp}");
-    assert_eq!(header("x-content-type-options"), "nosniff");
-    assert_eq!(header("referrer-policy"), "no-referrer");
-    assert!(page.text().await.unwrap().contains("/openapi.json"));
+    let html = check_safe(page, "text/html; charset=utf-8").await;
+    // Every file the page names is under /app/: nothing from elsewhere.
+    let mut files: Vec<&str> = html
+        .split(['"', '\''])
+        .filter(|part| part.starts_with("/app/") && part.len() > 5)
+        .collect();
+    files.sort_unstable();
+    files.dedup();
+    assert!(files.len() >= 4, "{files:?}");
+    assert!(
+        !html.contains("http:") && !html.contains("https:") && !html.contains("//"),
+        "{html}"
+    );
+    for file in files {
+        let kind = match file.rsplit('.').next() {
+            Some("js") => "text/javascript; charset=utf-8",
+            Some("css") => "text/css; charset=utf-8",
+            Some("svg") => "image/svg+xml",
+            other => panic!("unexpected file type {other:?}"),
+        };
+        let sent = server.client.get(server.url(file)).send().await.unwrap();
+        check_safe(sent, kind).await;
+    }
+    let js = server
+        .client
+        .get(server.url("/app/main.js"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for module in js
+        .split("from './")
+        .skip(1)
+        .filter_map(|rest| rest.split('\'').next())
+    {
+        let sent = server
+            .client
+            .get(server.url(&format!("/app/{module}")))
+            .send()
+            .await
+            .unwrap();
+        check_safe(sent, "text/javascript; charset=utf-8").await;
+    }
+    for unknown in ["/app/nope.js", "/app/..%2Fsrc%2Fmain.rs", "/app/main.js/x"] {
+        let reply = server.call(Method::GET, unknown, None, None).await;
+        reply.assert_error(404, "NOT_FOUND");
+    }
+    let reply = server.call(Method::POST, "/app/main.js", None, None).await;
+    reply.assert_error(405, "METHOD_NOT_ALLOWED");
+    assert_eq!(reply.header("allow"), Some("GET, HEAD"));
 
     let no_redirects = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -285,4 +329,21 @@ async fn the_web_page_is_served_safely_and_browsers_are_sent_to_it() {
         assert_eq!(reply.assert_json(200)["name"], "azuma", "{accept:?}");
     }
     server.stop().await;
+}
+
+/// Asserts a 200 of `content_type` with the safety headers; its text.
+async fn check_safe(sent: reqwest::Response, content_type: &str) -> String {
+    let url = sent.url().to_string();
+    assert_eq!(sent.status(), 200, "{url}");
+    let header = |name: &str| sent.headers()[name].to_str().unwrap().to_owned();
+    assert_eq!(header("content-type"), content_type, "{url}");
+    let csp = header("content-security-policy");
+    assert_eq!(
+        csp,
+        "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    );
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert_eq!(header("referrer-policy"), "no-referrer");
+    assert!(header("etag").starts_with('"'), "{url}");
+    sent.text().await.unwrap()
 }

@@ -2,6 +2,7 @@
 //! driven over real HTTP like a client would.
 
 mod binary;
+mod browser;
 mod channel;
 mod conversation;
 mod dev;

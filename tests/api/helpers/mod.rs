@@ -300,7 +300,8 @@ pub struct Binary {
 }
 
 impl Binary {
-    /// Starts `azuma` with `args` (plus port 0 and cheap hashing) in `cwd`
+    /// Starts `azuma` with `args` (plus cheap hashing, and port 0 unless
+    /// `args` has a `--listen`) in `cwd`
     /// and waits for its "listening on" line.
     pub async fn start(cwd: &Path, args: &[&str]) -> Binary {
         Binary::spawn(binary(cwd), args).await
@@ -308,15 +309,12 @@ impl Binary {
 
     /// Starts `command` (the binary, perhaps wrapped) like [`Binary::start`].
     pub async fn spawn(mut command: Command, args: &[&str]) -> Binary {
+        // Port 0, unless `args` says where.
+        if !args.contains(&"--listen") {
+            command.args(["--listen", "127.0.0.1:0"]);
+        }
         let mut child = command
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--scrypt-log-n",
-                "4",
-                "--scrypt-p",
-                "1",
-            ])
+            .args(["--scrypt-log-n", "4", "--scrypt-p", "1"])
             .args(args)
             .stderr(Stdio::piped())
             .spawn()

@@ -1,0 +1,196 @@
+//! Two people chatting, each in their own browser.
+
+use serde_json::{Value, json};
+
+use super::Browser;
+use crate::helpers::{TestServer, channel_at, send_at};
+
+/// Sign up, a channel seen by the other side, messages both ways, typing,
+/// edit and delete seen live, and hostile text shown as text.
+#[tokio::test]
+async fn two_people_chat_live_in_two_browsers() {
+    let server = TestServer::start().await;
+    let Some(ann) = Browser::open("two_people_chat", &server.base, 1200).await else {
+        return;
+    };
+    let Some(bob) = Browser::open("two_people_chat", &server.base, 1200).await else {
+        return;
+    };
+    ann.register("ann").await;
+    bob.register("bob").await;
+
+    // Ann creates a channel; Bob's list shows it without a reload.
+    ann.click("New channel").await;
+    ann.fill("Channel name", "picnic").await;
+    ann.click("Create").await;
+    ann.open_channel("picnic").await;
+    let nav = bob.named("nav", "Channels").await;
+    assert_eq!(bob.role(&nav).await, "navigation");
+    bob.open_channel("picnic").await;
+
+    // Messages both ways, live.
+    ann.fill("Message", "Saturday at noon?").await;
+    ann.click("Send").await;
+    bob.wait_for_text("Saturday at noon?").await;
+    // Bob's typing shows on Ann's side, never on his own; his message
+    // ends it.
+    bob.fill("Message", "I'll bring bread").await;
+    ann.wait_for_text("bob is typing").await;
+    assert!(!bob.shows("is typing").await);
+    bob.keys("\n").await;
+    ann.wait_for_text("I'll bring bread").await;
+    assert!(!ann.shows("bob is typing").await);
+    bob.fill("Message", "and cheese\n").await;
+    ann.wait_for_text("and cheese").await;
+    let both = ["Saturday at noon?", "I'll bring bread", "and cheese"];
+    assert_eq!(ann.messages().await, both);
+    assert_eq!(bob.messages().await, both);
+    let log = ann.named("[role=log]", "Messages").await;
+    assert_eq!(ann.role(&log).await, "log");
+
+    // Ann edits her message; Bob sees the new text and the word "edited".
+    let first = message(&ann, "Saturday at noon?").await;
+    ann.named(&format!("{first} button"), "Edit")
+        .await
+        .click()
+        .await
+        .unwrap();
+    ann.fill("Edit message", "Sunday at noon?\n").await;
+    bob.wait_for_text("Sunday at noon?").await;
+    let edited = message(&bob, "Sunday at noon?").await;
+    let mark = bob
+        .js(
+            &format!("return document.querySelector('{edited} .edited')?.textContent"),
+            vec![],
+        )
+        .await;
+    assert_eq!(mark, "edited");
+    assert!(!bob.shows("Saturday").await);
+
+    // Bob deletes his message; it leaves Ann's log too.
+    let bread = message(&bob, "I'll bring bread").await;
+    bob.named(&format!("{bread} button"), "Delete")
+        .await
+        .click()
+        .await
+        .unwrap();
+    for side in [&ann, &bob] {
+        side.until("the deleted message to leave", || async {
+            side.messages().await == ["Sunday at noon?", "and cheese"]
+        })
+        .await;
+    }
+    // Ann owns the channel: Bob's message she may delete, not edit.
+    let cheese = message(&ann, "and cheese").await;
+    let buttons = ann
+        .js(
+            &format!(
+                "return [...document.querySelectorAll('{cheese} button')].map(b => b.textContent)"
+            ),
+            vec![],
+        )
+        .await;
+    assert_eq!(buttons, json!(["Delete"]));
+
+    // Markup in a message is text: shown as typed, nothing runs.
+    let hostile = "<img src=x onerror=\"window.pwned=1\"><script>window.pwned=2</script>";
+    ann.fill("Message", &format!("{hostile}\n")).await;
+    bob.wait_for_text(hostile).await;
+    for side in [&ann, &bob] {
+        let (pwned, images) = (
+            side.js("return window.pwned === undefined", vec![]).await,
+            side.js(
+                "return document.querySelectorAll('[role=log] img, [role=log] script').length",
+                vec![],
+            )
+            .await,
+        );
+        assert_eq!((pwned, images), (Value::Bool(true), json!(0)));
+    }
+
+    // The channel's owner deletes it; it leaves Bob's list.
+    ann.click("Delete channel").await;
+    ann.click("Really delete?").await;
+    bob.until("picnic to leave the list", || async {
+        let names = bob
+            .js("return document.querySelector('nav').innerText", vec![])
+            .await;
+        !names.as_str().unwrap_or("").contains("picnic")
+    })
+    .await;
+}
+
+/// The CSS selector of the message in `side`'s log whose text is `content`.
+async fn message(side: &Browser, content: &str) -> String {
+    let script = "const m = [...document.querySelectorAll('[role=log] .msg')]
+        .find(m => m.querySelector('.content').textContent === arguments[0]);
+        return m ? m.dataset.id : null";
+    let start = std::time::Instant::now();
+    let id = loop {
+        let id = side.js(script, vec![json!(content)]).await;
+        if id.is_string() || start.elapsed() > super::PATIENCE {
+            break id;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let id = id
+        .as_str()
+        .unwrap_or_else(|| panic!("no message {content:?}"));
+    format!("[data-id=\"{id}\"]")
+}
+
+/// Unread counts come and go live; statuses show in the other's list.
+#[tokio::test]
+async fn unread_counts_and_presence_stay_live() {
+    let server = TestServer::start().await;
+    let Some(ann) = Browser::open("unread_and_presence", &server.base, 1200).await else {
+        return;
+    };
+    let Some(bob) = Browser::open("unread_and_presence", &server.base, 1200).await else {
+        return;
+    };
+    ann.register("ann").await;
+    bob.register("bob").await;
+    let token = bob.token().await;
+    let lobby = channel_at(&server.client, &server.base, &token, "lobby").await;
+    let news = channel_at(&server.client, &server.base, &token, "news").await;
+    ann.open_channel("lobby").await;
+
+    // Three messages in a channel Ann is not reading: a count of 3.
+    for text in ["one", "two", "three"] {
+        send_at(&server.client, &server.base, &token, &news, text).await;
+    }
+    send_at(&server.client, &server.base, &token, &lobby, "here").await;
+    ann.wait_for_text("here").await;
+    let badge = || async {
+        let script = "const li = [...document.querySelectorAll('nav li')]
+            .find(li => li.querySelector('a').textContent === arguments[0]);
+            const badge = li?.querySelector('.badge');
+            return badge && !badge.hidden ? badge.textContent : ''";
+        ann.js(script, vec![json!("news")]).await
+    };
+    ann.until("news to show 3 unread", || async {
+        badge().await == "3 unread"
+    })
+    .await;
+    // Reading it clears the count, and the count stays clear after a reload.
+    ann.open_channel("news").await;
+    ann.until("the count to clear", || async { badge().await == "" })
+        .await;
+    ann.client.refresh().await.unwrap();
+    ann.open_channel("lobby").await;
+    ann.wait_for_text("here").await;
+    assert_eq!(badge().await, "");
+
+    // Bob goes away: Ann's list of people says so.
+    let status = bob.named("select", "Status").await;
+    assert_eq!(bob.role(&status).await, "combobox");
+    status.select_by_value("AFK").await.unwrap();
+    ann.until("bob to be away", || async {
+        let script = "return [...document.querySelectorAll('#people li')]
+            .find(li => li.querySelector('.who').textContent === 'bob')
+            ?.querySelector('.what').textContent";
+        ann.js(script, vec![]).await == "away"
+    })
+    .await;
+}

@@ -1,0 +1,307 @@
+//! The web client in a real browser: Debian's `chromium`, headless, driven
+//! through `chromedriver` (WebDriver), against real servers on loopback.
+//! Elements are found by their accessible names as Chrome computes them,
+//! the names screen readers announce.
+//!
+//! Without chromium the tests skip, loudly; with
+//! `AZUMA_BROWSER_TESTS=required` (as `.ci/run` sets) they fail instead.
+
+mod chat;
+mod page;
+mod session;
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use tokio::process::{Child, Command};
+use warp::http::Method;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// How long anything the page should show may take to appear.
+const PATIENCE: Duration = Duration::from_secs(15);
+
+/// One browser, with its own profile (its own storage and session).
+pub struct Browser {
+    pub client: Client,
+    pub base: String,
+    _driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+/// Whether the browser tests can run here; if not, says so loudly (past
+/// the test harness's capture), or fails where they are required.
+fn available(test: &str) -> bool {
+    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
+        return true;
+    }
+    let why =
+        format!("{CHROMIUM} or {CHROMEDRIVER} is missing (apt install chromium chromium-driver)");
+    if std::env::var("AZUMA_BROWSER_TESTS").is_ok_and(|v| v == "required") {
+        panic!("browser tests are required, but {why}");
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n*** SKIPPED browser test {test}: {why} ***\n"
+    );
+    false
+}
+
+impl Browser {
+    /// A new headless chromium at `base` (a server's address), `width`
+    /// pixels wide; `None` (after a loud note) where there is none.
+    pub async fn open(test: &str, base: &str, width: u32) -> Option<Browser> {
+        if !available(test) {
+            return None;
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start chromedriver");
+        let profile = tempfile::tempdir().expect("profile dir");
+        let args = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            &format!("--window-size={width},900"),
+            &format!("--user-data-dir={}", profile.path().display()),
+            "--lang=en-US",
+            "--hide-scrollbars",
+            // Nothing but the server under test: no update checks, sync,
+            // translation or other calls home.
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-default-apps",
+            "--disable-extensions",
+            "--no-pings",
+            "--disable-features=Translate,OptimizationHints,MediaRouter",
+        ];
+        let mut options = json!({"binary": CHROMIUM, "args": args});
+        // A desktop window is at least 500 pixels wide: narrower is a
+        // phone's screen, emulated.
+        if width < 500 {
+            options["mobileEmulation"] = json!({"deviceMetrics": {"width": width, "height": 844, "pixelRatio": 3.0, "touch": true}});
+        }
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("goog:chromeOptions".into(), options);
+        let url = format!("http://127.0.0.1:{port}");
+        let start = Instant::now();
+        let client = loop {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector)
+                .capabilities(capabilities.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => break client,
+                Err(e) if start.elapsed() > PATIENCE => panic!("no WebDriver session: {e}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        };
+        Some(Browser {
+            client,
+            base: base.to_owned(),
+            _driver: driver,
+            _profile: profile,
+        })
+    }
+
+    pub async fn goto(&self, path: &str) {
+        let url = format!("{}{path}", self.base);
+        self.client.goto(&url).await.expect("navigate");
+    }
+
+    /// Runs `script` (a function body; `arguments` are `args`) in the page.
+    pub async fn js(&self, script: &str, args: Vec<Value>) -> Value {
+        self.client.execute(script, args).await.expect("script")
+    }
+
+    /// Waits until `check` holds, or fails naming `what`.
+    pub async fn until<F, Fut>(&self, what: &str, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = bool>,
+    {
+        let start = Instant::now();
+        while !check().await {
+            if start.elapsed() > PATIENCE {
+                let text = self.js("return document.body.innerText", vec![]).await;
+                panic!(
+                    "waited {PATIENCE:?} for {what}; the page reads:\n{}",
+                    text.as_str().unwrap_or("")
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The shown element among `css` whose accessible name is `name`,
+    /// waiting for it to appear.
+    pub async fn named(&self, css: &str, name: &str) -> Element {
+        let start = Instant::now();
+        loop {
+            for element in self
+                .client
+                .find_all(Locator::Css(css))
+                .await
+                .unwrap_or_default()
+            {
+                if element.is_displayed().await.unwrap_or(false)
+                    && self.label(&element).await == name
+                {
+                    return element;
+                }
+            }
+            if start.elapsed() > PATIENCE {
+                let text = self.js("return document.body.innerText", vec![]).await;
+                panic!(
+                    "no {css} named {name:?}; the page reads:\n{}",
+                    text.as_str().unwrap_or("")
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// An element's accessible name, as Chrome computes it for screen readers.
+    pub async fn label(&self, element: &Element) -> String {
+        let id = element.element_id().to_string();
+        match self.client.issue_cmd(Computed(id, "computedlabel")).await {
+            Ok(Value::String(label)) => label,
+            _ => String::new(),
+        }
+    }
+
+    /// An element's ARIA role, as Chrome computes it.
+    pub async fn role(&self, element: &Element) -> String {
+        let id = element.element_id().to_string();
+        match self.client.issue_cmd(Computed(id, "computedrole")).await {
+            Ok(Value::String(role)) => role,
+            _ => String::new(),
+        }
+    }
+
+    pub async fn button(&self, name: &str) -> Element {
+        self.named("button", name).await
+    }
+
+    /// Types `text` into the text field named `label` (after clearing it).
+    pub async fn fill(&self, label: &str, text: &str) {
+        let field = self.named("input, textarea", label).await;
+        field.clear().await.expect("clear");
+        field.send_keys(text).await.expect("type");
+    }
+
+    /// Types `text` (which may hold keys such as Tab) where the focus is.
+    pub async fn keys(&self, text: &str) {
+        let focused = self.client.active_element().await.expect("a focus");
+        focused.send_keys(text).await.expect("type");
+    }
+
+    pub async fn click(&self, name: &str) {
+        self.press("button", name).await;
+    }
+
+    /// Clicks the element among `css` named `name`, finding it again if
+    /// the page redraws it in between.
+    pub async fn press(&self, css: &str, name: &str) {
+        for _ in 0..10 {
+            match self.named(css, name).await.click().await {
+                Err(e) if e.is_stale_element_reference() => {}
+                done => return done.expect("click"),
+            }
+        }
+        panic!("{css} {name:?} kept being redrawn");
+    }
+
+    /// Whether the page's visible text contains `text`.
+    pub async fn shows(&self, text: &str) -> bool {
+        let body = self.js("return document.body.innerText", vec![]).await;
+        body.as_str().is_some_and(|b| b.contains(text))
+    }
+
+    pub async fn wait_for_text(&self, text: &str) {
+        self.until(&format!("the text {text:?}"), || self.shows(text))
+            .await;
+    }
+
+    /// The texts of the messages in the log, oldest first.
+    pub async fn messages(&self) -> Vec<String> {
+        let script =
+            "return [...document.querySelectorAll('[role=log] .content')].map(e => e.textContent)";
+        let found = self.js(script, vec![]).await;
+        serde_json::from_value(found).unwrap_or_default()
+    }
+
+    /// Registers `name` through the sign-in view and waits for the chat.
+    pub async fn register(&self, name: &str) {
+        self.goto("/app/").await;
+        self.fill("Name", name).await;
+        self.fill("Password", "correct horse").await;
+        self.click("Register").await;
+        self.named("[role=log]", "Messages").await;
+    }
+
+    /// The token the page holds.
+    pub async fn token(&self) -> String {
+        let token = self
+            .js("return localStorage.getItem('azuma.token')", vec![])
+            .await;
+        token.as_str().expect("a token").to_owned()
+    }
+
+    /// Opens the channel called `name` from the channel list.
+    pub async fn open_channel(&self, name: &str) {
+        self.press("nav a", name).await;
+        self.until(&format!("{name} open"), || async {
+            let heading = self
+                .js(
+                    "return document.getElementById('room-name').textContent",
+                    vec![],
+                )
+                .await;
+            heading.as_str() == Some(name)
+        })
+        .await;
+    }
+}
+
+/// WebDriver's "Get Computed Label" / "Get Computed Role" of an element.
+#[derive(Debug)]
+struct Computed(String, &'static str);
+
+impl WebDriverCompatibleCommand for Computed {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/element/{}/{}",
+            session.unwrap_or(""),
+            self.0,
+            self.1
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (Method, Option<String>) {
+        (Method::GET, None)
+    }
+}
