@@ -5,8 +5,12 @@
 import { post } from './api.js';
 import { byId, on } from './dom.js';
 
-/** The server relays one Typing per user and channel every 3 s. */
-const TYPING_EVERY_MS = 3000;
+/**
+ * The server relays one Typing per user and channel every 3 s, timed by
+ * arrival: a little more here, so that a frame delayed on its way cannot
+ * make the next one arrive early and be dropped.
+ */
+const TYPING_EVERY_MS = 3300;
 /** How long an indicator stays without a new Typing frame. */
 const TYPING_SHOWN_MS = 5000;
 
@@ -39,6 +43,8 @@ export class Composer {
   open(channel) {
     this.channel = channel;
     this.lastTyping = 0;
+    clearTimeout(this.typingLater);
+    this.typingLater = null;
     this.error.textContent = '';
     this.box.disabled = !channel;
     this.form.querySelector('button').disabled = !channel;
@@ -63,10 +69,21 @@ export class Composer {
     }
   }
 
+  /**
+   * Says "typing" at most every 3 s; typing within that window says it
+   * once the window ends, if there is still text in the box.
+   */
   typing() {
-    const now = Date.now();
-    if (!this.channel || !this.box.value || now - this.lastTyping < TYPING_EVERY_MS) return;
-    if (this.socket()?.send('Typing', { channel: this.channel.id })) this.lastTyping = now;
+    const wait = this.lastTyping + TYPING_EVERY_MS - Date.now();
+    if (!this.channel || !this.box.value || this.typingLater) return;
+    if (wait > 0) {
+      this.typingLater = setTimeout(() => {
+        this.typingLater = null;
+        this.typing();
+      }, wait);
+      return;
+    }
+    if (this.socket()?.send('Typing', { channel: this.channel.id })) this.lastTyping = Date.now();
   }
 
   /** Someone else is typing in `channel`. */

@@ -17,13 +17,20 @@ export function h(tag, attributes = {}, ...children) {
 /** The element with this id. */
 export const byId = (id) => document.getElementById(id);
 
-/** A clock time for a timestamp, and its full date for a tooltip. */
+// Formatters are costly to make: one of each, made once.
+const TIME = new Intl.DateTimeFormat([], { hour: '2-digit', minute: '2-digit' });
+const DAY_TIME = new Intl.DateTimeFormat([], { dateStyle: 'short', timeStyle: 'short' });
+const FULL = new Intl.DateTimeFormat([], { dateStyle: 'full', timeStyle: 'medium' });
+
+/** A clock time for a timestamp (with the date, if not today's). */
 export function clock(timestamp) {
   const date = new Date(timestamp);
-  const time = date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
   const today = new Date().toDateString() === date.toDateString();
-  return today ? time : `${date.toLocaleDateString()} ${time}`;
+  return (today ? TIME : DAY_TIME).format(date);
 }
+
+/** A timestamp in full, for a tooltip. */
+export const fullDate = (timestamp) => FULL.format(new Date(timestamp));
 
 let scope = new AbortController();
 

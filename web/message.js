@@ -2,7 +2,7 @@
 // and Edit and Delete for whoever may use them.
 
 import { call } from './api.js';
-import { clock, h } from './dom.js';
+import { clock, fullDate, h } from './dom.js';
 
 /**
  * The element for `message`; `may.edit` and `may.delete` say which actions
@@ -18,8 +18,8 @@ export function render(message, may, names) {
       { className: 'meta' },
       h('span', { className: 'author' }, names(message.author)),
       ' ',
-      h('time', { datetime: message.created_at, title: new Date(message.created_at).toLocaleString() }, clock(message.created_at)),
-      message.edited_at ? h('span', { className: 'edited', title: new Date(message.edited_at).toLocaleString() }, 'edited') : null,
+      h('time', { datetime: message.created_at, title: fullDate(message.created_at) }, clock(message.created_at)),
+      message.edited_at ? h('span', { className: 'edited', title: fullDate(message.edited_at) }, 'edited') : null,
     ),
     h('p', { className: 'content' }, message.content),
     actions,

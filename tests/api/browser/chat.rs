@@ -91,6 +91,29 @@ async fn two_people_chat_live_in_two_browsers() {
         )
         .await;
     assert_eq!(buttons, json!(["Delete"]));
+    ann.named(&format!("{cheese} button"), "Delete")
+        .await
+        .click()
+        .await
+        .unwrap();
+    bob.until("the owner's deletion", || async {
+        bob.messages().await == ["Sunday at noon?"]
+    })
+    .await;
+    // Bob does not own the channel: he is not offered to delete it.
+    let hidden = bob
+        .js(
+            "return document.getElementById('delete-channel').hidden",
+            vec![],
+        )
+        .await;
+    assert_eq!(hidden, Value::Bool(true));
+
+    // Ann's typing shows on Bob's side too.
+    ann.fill("Message", "one more").await;
+    bob.wait_for_text("ann is typing").await;
+    ann.keys("\n").await;
+    bob.wait_for_text("one more").await;
 
     // Markup in a message is text: shown as typed, nothing runs.
     let hostile = "<img src=x onerror=\"window.pwned=1\"><script>window.pwned=2</script>";

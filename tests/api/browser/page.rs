@@ -242,7 +242,15 @@ async fn the_page_is_light_and_loads_nothing_from_elsewhere() {
     let dan = register_at(&server.client, &server.base, "dan", "pw").await;
     channel_at(&server.client, &server.base, &token, "general").await;
     let trip = channel_at(&server.client, &server.base, &dan, "weekend-trip").await;
-    channel_at(&server.client, &server.base, &dan, "books").await;
+    let books = channel_at(&server.client, &server.base, &dan, "books").await;
+    send_at(
+        &server.client,
+        &server.base,
+        &dan,
+        &books,
+        "Anyone finished it yet?",
+    )
+    .await;
     for (who, text) in [
         (&dan, "Train leaves at 8:40 on Saturday. Who's in?"),
         (&token, "Me! I'll bring the map and coffee."),
