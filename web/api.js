@@ -28,8 +28,11 @@ export const session = {
   },
 };
 
-/** One request; resolves to the JSON body, or null for an empty answer. */
-export async function call(method, path, body) {
+/**
+ * One request; resolves to the JSON body, or null for an empty answer.
+ * `signal` may abort it (a timeout).
+ */
+export async function call(method, path, body, signal) {
   const headers = {};
   const sent = token;
   if (sent) headers.Authorization = `Bearer ${sent}`;
@@ -40,6 +43,7 @@ export async function call(method, path, body) {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
     });
   } catch {
     throw new ApiError(0, 'NETWORK', 'The server cannot be reached.');
@@ -61,4 +65,4 @@ function explain(response, data) {
 }
 
 export const get = (path) => call('GET', path);
-export const post = (path, body) => call('POST', path, body);
+export const post = (path, body, signal) => call('POST', path, body, signal);

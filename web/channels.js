@@ -2,7 +2,7 @@
 // count, and the form that creates one.
 
 import { call, get, post } from './api.js';
-import { byId, h, on } from './dom.js';
+import { byId, h } from './dom.js';
 
 export class Channels {
   constructor() {
@@ -108,14 +108,14 @@ export class Channels {
       error.textContent = '';
       if (open) input.focus();
     };
-    on(toggle, 'click', () => show(form.hidden));
-    on(form, 'keydown', (event) => {
+    toggle.addEventListener('click', () => show(form.hidden));
+    form.addEventListener('keydown', (event) => {
       if (event.key === 'Escape') {
         show(false);
         toggle.focus();
       }
     });
-    on(form, 'submit', async (event) => {
+    form.addEventListener('submit', async (event) => {
       event.preventDefault();
       const name = input.value.trim();
       if (!name) return;

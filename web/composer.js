@@ -3,7 +3,7 @@
 // else is typing in the open channel.
 
 import { post } from './api.js';
-import { byId, on } from './dom.js';
+import { byId } from './dom.js';
 
 /**
  * The server relays one Typing per user and channel every 3 s, timed by
@@ -23,24 +23,27 @@ export class Composer {
     this.channel = null;
     this.lastTyping = 0;
     this.typists = new Map();
+    this.drafts = new Map();
     this.box = byId('message');
     this.form = byId('composer');
     this.error = byId('composer-error');
-    on(this.form, 'submit', (event) => {
+    this.form.addEventListener('submit', (event) => {
       event.preventDefault();
       this.send();
     });
-    on(this.box, 'keydown', (event) => {
+    this.box.addEventListener('keydown', (event) => {
       if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         this.form.requestSubmit();
       }
     });
-    on(this.box, 'input', () => this.typing());
+    this.box.addEventListener('input', () => this.typing());
   }
 
-  /** Writing now goes to `channel` (or nowhere, when null). */
+  /** Writing now goes to `channel` (or nowhere, when null); each channel keeps its draft. */
   open(channel) {
+    if (this.channel) this.drafts.set(this.channel.id, this.box.value);
+    this.box.value = (channel && this.drafts.get(channel.id)) ?? '';
     this.channel = channel;
     this.lastTyping = 0;
     clearTimeout(this.typingLater);

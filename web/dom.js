@@ -31,15 +31,3 @@ export function clock(timestamp) {
 
 /** A timestamp in full, for a tooltip. */
 export const fullDate = (timestamp) => FULL.format(new Date(timestamp));
-
-let scope = new AbortController();
-
-/** Listens until `forgetListeners()`: a signed-in page's wiring ends with its session. */
-export function on(target, type, handler, options = {}) {
-  target.addEventListener(type, handler, { ...options, signal: scope.signal });
-}
-
-export function forgetListeners() {
-  scope.abort();
-  scope = new AbortController();
-}

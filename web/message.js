@@ -5,45 +5,71 @@ import { call } from './api.js';
 import { clock, fullDate, h } from './dom.js';
 
 /**
- * The element for `message`; `may.edit` and `may.delete` say which actions
- * it offers, `names` turns a user id into a name.
+ * The element for `message`. `may.edit` and `may.delete` say which actions
+ * it offers, `may.names(id)` names a user, and `may.saved(message)` and
+ * `may.deleted(id)` take the server's answers.
  */
-export function render(message, may, names) {
+export function render(message, may) {
   const actions = h('div', { className: 'actions' });
   const element = h(
     'article',
-    { className: may.edit ? 'msg mine' : 'msg', 'data-id': message.id, tabindex: '-1' },
+    {
+      className: may.edit ? 'msg mine' : 'msg',
+      'data-id': message.id,
+      tabindex: '-1',
+      'aria-label': `${may.names(message.author)}, ${clock(message.created_at)}`,
+    },
     h(
       'p',
-      { className: 'meta' },
-      h('span', { className: 'author' }, names(message.author)),
-      ' ',
+      { className: 'meta', 'aria-hidden': 'true' },
+      h('span', { className: 'author' }, may.names(message.author)),
       h('time', { datetime: message.created_at, title: fullDate(message.created_at) }, clock(message.created_at)),
-      message.edited_at ? h('span', { className: 'edited', title: fullDate(message.edited_at) }, 'edited') : null,
     ),
     h('p', { className: 'content' }, message.content),
+    message.edited_at ? h('p', { className: 'edited', title: fullDate(message.edited_at) }, 'edited') : null,
     actions,
   );
-  if (may.edit) {
-    actions.append(h('button', { type: 'button', className: 'link', onclick: () => edit(element, message) }, 'Edit'));
-  }
+  // The buttons are reached through their message (arrow keys in the log,
+  // then Tab), not one by one between the log and the message box.
+  const button = (text, onclick) => h('button', { type: 'button', className: 'link', tabindex: '-1', onclick }, text);
+  if (may.edit) actions.append(button('Edit', () => edit(element, message, may)));
   if (may.delete) {
-    actions.append(h('button', { type: 'button', className: 'link', onclick: () => remove(element, message) }, 'Delete'));
+    const remove = button('Delete', () => confirmThen(remove, () => erase(element, message, may)));
+    actions.append(remove);
   }
+  element.addEventListener('focusin', () => roving(element, '0'));
+  element.addEventListener('focusout', (event) => {
+    if (!element.contains(event.relatedTarget)) roving(element, '-1');
+  });
   return element;
 }
 
-async function remove(element, message) {
+function roving(element, tabindex) {
+  for (const button of element.querySelectorAll('.actions button')) button.tabIndex = Number(tabindex);
+}
+
+/** A second click within 4 s does it. */
+function confirmThen(button, action) {
+  if (button.classList.contains('armed')) return action();
+  button.classList.add('armed');
+  button.textContent = 'Really delete?';
+  setTimeout(() => {
+    button.classList.remove('armed');
+    button.textContent = 'Delete';
+  }, 4000);
+}
+
+async function erase(element, message, may) {
   try {
     await call('DELETE', `/message/${message.id}`);
-    element.remove();
+    may.deleted(message.id);
   } catch (failure) {
     complain(element, failure);
   }
 }
 
 /** Swaps the text for a form: Enter (or Save) saves, Escape cancels. */
-function edit(element, message) {
+function edit(element, message, may) {
   const content = element.querySelector('.content');
   const actions = element.querySelector('.actions');
   const box = h('textarea', { 'aria-label': 'Edit message', maxlength: '4000', rows: '2' });
@@ -51,7 +77,7 @@ function edit(element, message) {
   const done = () => {
     form.replaceWith(content);
     actions.hidden = false;
-    element.querySelector('.actions button')?.focus();
+    element.focus();
   };
   const form = h(
     'form',
@@ -63,15 +89,14 @@ function edit(element, message) {
         if (!text.trim()) return;
         if (text === message.content) return done();
         try {
-          // The server's MessageUpdated event redraws the message.
-          await call('PATCH', `/message/${message.id}`, { content: text });
+          may.saved(await call('PATCH', `/message/${message.id}`, { content: text }));
         } catch (failure) {
           complain(element, failure);
         }
       },
       onkeydown: (event) => {
         if (event.key === 'Escape') done();
-        else if (event.key === 'Enter' && !event.shiftKey) {
+        else if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
           event.preventDefault();
           form.requestSubmit();
         }

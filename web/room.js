@@ -3,7 +3,7 @@
 // reconnect, and the read marker moved as messages come into view.
 
 import { get, post } from './api.js';
-import { byId, on } from './dom.js';
+import { byId } from './dom.js';
 import { render } from './message.js';
 
 const PAGE = 50;
@@ -16,45 +16,65 @@ export class Room {
     this.users = users;
     this.me = me;
     this.log = byId('log');
-    this.channel = null;
-    this.messages = [];
-    on(this.log, 'scroll', () => this.scrolled(), { passive: true });
-    on(document, 'visibilitychange', () => this.seen());
-    on(window, 'focus', () => this.seen());
+    this.close();
+    this.log.addEventListener('scroll', () => this.scrolled(), { passive: true });
+    this.log.addEventListener('keydown', (event) => this.key(event));
+    document.addEventListener('visibilitychange', () => this.seen());
+    window.addEventListener('focus', () => this.seen());
   }
 
-  /** Opens `channel` at its newest messages, or around message `at`. */
-  async open(channel, at) {
-    this.channel = channel;
+  close() {
+    this.channel = null;
     this.messages = [];
     this.ids = new Set();
-    this.marked = null;
-    // Live messages that arrive while the page loads wait for it.
-    this.atNewest = false;
-    this.waiting = [];
-    this.log.replaceChildren();
-    const id = channel.id;
-    const base = `/channel/${id}/messages`;
-    let found = null;
-    let older;
-    let newer = [];
-    if (at) {
-      [older, found, newer] = await Promise.all([
-        get(`${base}?before=${at}&limit=${PAGE / 2}`),
-        get(`/message/${at}`),
-        get(`${base}?after=${at}&limit=${PAGE / 2}`),
-      ]);
-      this.hasOlder = older.length === PAGE / 2;
-      this.atNewest = newer.length < PAGE / 2;
-    } else {
-      older = await get(`${base}?limit=${PAGE}`);
-      this.hasOlder = older.length === PAGE;
-    }
-    if (this.channel?.id !== id) return;
-    await this.place([...older, ...(found ? [found] : []), ...newer], 'end');
-    if (!at) this.atNewest = true;
-    if (this.atNewest) await this.place(this.waiting, 'end');
+    // Live messages that arrive while a page loads wait for it (null: none loads).
     this.waiting = null;
+    this.atNewest = false;
+    this.hasOlder = false;
+    this.loading = false;
+    this.marked = null;
+    this.log.replaceChildren();
+  }
+
+  /**
+   * Opens `channel` at its newest messages, or around message `at`;
+   * resolves to whether it did (another open may have overtaken it).
+   */
+  async open(channel, at) {
+    this.close();
+    this.channel = channel;
+    this.waiting = [];
+    this.log.setAttribute('aria-busy', 'true');
+    const base = `/channel/${channel.id}/messages`;
+    let page;
+    let found = null;
+    try {
+      if (at) {
+        const [older, message, newer] = await Promise.all([
+          get(`${base}?before=${at}&limit=${PAGE / 2}`),
+          get(`/message/${at}`),
+          get(`${base}?after=${at}&limit=${PAGE / 2}`),
+        ]);
+        page = [...older, message, ...newer];
+        found = message;
+        this.hasOlder = older.length === PAGE / 2;
+        this.atNewest = newer.length < PAGE / 2;
+      } else {
+        page = await get(`${base}?limit=${PAGE}`);
+        this.hasOlder = page.length === PAGE;
+        this.atNewest = true;
+      }
+    } catch (failure) {
+      // A found message deleted since: the channel's newest instead.
+      if (at && this.channel === channel) return this.open(channel);
+      if (this.channel === channel) this.close();
+      throw failure;
+    }
+    if (this.channel !== channel) return false;
+    await this.place(channel, page, 'end');
+    await this.release(channel);
+    if (this.channel !== channel) return false;
+    this.log.removeAttribute('aria-busy');
     const target = found && this.element(found.id);
     if (target) {
       target.classList.add('found');
@@ -64,24 +84,24 @@ export class Room {
       this.toBottom();
     }
     this.seen();
+    return true;
   }
 
-  close() {
-    this.channel = null;
-    this.messages = [];
-    this.ids = new Set();
-    this.log.replaceChildren();
+  /** Places the live messages that waited, if the log reaches the newest. */
+  async release(channel) {
+    const waiting = this.waiting ?? [];
+    this.waiting = null;
+    if (this.atNewest && this.channel === channel) await this.place(channel, waiting, 'end');
   }
 
   element(id) {
     return this.log.querySelector(`[data-id="${CSS.escape(id)}"]`);
   }
 
-  /** Draws `page` at one end of the log (authors' names fetched first). */
-  async place(page, end) {
-    const id = this.channel?.id;
+  /** Draws `page` of `channel` at one end of the log (authors' names fetched first). */
+  async place(channel, page, end) {
     await this.users.load(page.map((message) => message.author));
-    if (this.channel?.id !== id) return;
+    if (this.channel !== channel) return;
     const fresh = page.filter((message) => !this.ids.has(message.id));
     for (const message of fresh) this.ids.add(message.id);
     const elements = fresh.map((message) => this.draw(message));
@@ -96,11 +116,18 @@ export class Room {
 
   draw(message) {
     const mine = message.author === this.me.id;
-    const owner = this.channel.owner === this.me.id;
-    return render(message, { edit: mine, delete: mine || owner }, (id) => this.users.name(id));
+    return render(message, {
+      edit: mine,
+      delete: mine || this.channel.owner === this.me.id,
+      names: (id) => this.users.name(id),
+      saved: (updated) => this.update(updated),
+      deleted: (id) => this.removed(id),
+    });
   }
 
+  /** Whether the reader can see the newest end of the log. */
   nearBottom() {
+    if (this.log.hidden) return false;
     return this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < NEAR;
   }
 
@@ -116,46 +143,77 @@ export class Room {
     }
   }
 
-  /** The page before the first message shown, keeping the view still. */
-  async older() {
-    if (!this.hasOlder || this.loading || !this.messages.length) return;
+  /** Loads a page with `fetch` unless one is loading; then `done(page)`. */
+  async page(fetch, done) {
+    const channel = this.channel;
+    if (!channel || this.loading || !this.messages.length) return;
     this.loading = true;
+    this.log.setAttribute('aria-busy', 'true');
     try {
-      const first = this.messages[0].id;
-      const page = await get(`/channel/${this.channel.id}/messages?before=${first}&limit=${PAGE}`);
-      this.hasOlder = page.length === PAGE;
-      const fromBottom = this.log.scrollHeight - this.log.scrollTop;
-      await this.place(page, 'start');
-      this.log.scrollTop = this.log.scrollHeight - fromBottom;
+      const page = await fetch();
+      if (this.channel === channel) await done(channel, page);
     } finally {
-      this.loading = false;
+      if (this.channel === channel) {
+        this.loading = false;
+        this.log.removeAttribute('aria-busy');
+      }
     }
+  }
+
+  /** The page before the first message shown, keeping the view still. */
+  older() {
+    if (!this.hasOlder) return;
+    const first = this.messages[0]?.id;
+    return this.page(
+      () => get(`/channel/${this.channel.id}/messages?before=${first}&limit=${PAGE}`),
+      async (channel, page) => {
+        this.hasOlder = page.length === PAGE;
+        const fromBottom = this.log.scrollHeight - this.log.scrollTop;
+        await this.place(channel, page, 'start');
+        this.log.scrollTop = this.log.scrollHeight - fromBottom;
+      },
+    );
   }
 
   /** The next page after the last message shown (after a search's jump). */
-  async newer() {
-    if (this.atNewest || this.loading || !this.messages.length) return;
-    this.loading = true;
-    try {
-      const last = this.messages[this.messages.length - 1].id;
-      const page = await get(`/channel/${this.channel.id}/messages?after=${last}&limit=${PAGE}`);
-      this.atNewest = page.length < PAGE;
-      await this.place(page, 'end');
-    } finally {
-      this.loading = false;
-    }
+  newer() {
+    if (this.atNewest) return;
+    const last = this.messages[this.messages.length - 1]?.id;
+    this.waiting = [];
+    return this.page(
+      () => get(`/channel/${this.channel.id}/messages?after=${last}&limit=${PAGE}`),
+      async (channel, page) => {
+        this.atNewest = page.length < PAGE;
+        await this.place(channel, page, 'end');
+        await this.release(channel);
+      },
+    );
   }
 
-  /** After a reconnect: every message sent meanwhile, once each. */
+  /**
+   * After a reconnect: every message sent meanwhile, once each, and the
+   * edits and deletions of the newest page.
+   */
   async catchUp() {
-    if (!this.channel || !this.atNewest) return;
-    if (!this.messages.length) return this.open(this.channel);
+    const channel = this.channel;
+    if (!channel) return;
+    if (!this.atNewest || !this.messages.length) return this.open(channel);
     const stick = this.nearBottom();
     for (;;) {
       const last = this.messages[this.messages.length - 1].id;
-      const page = await get(`/channel/${this.channel.id}/messages?after=${last}&limit=${CATCH_UP}`);
-      await this.place(page, 'end');
+      const page = await get(`/channel/${channel.id}/messages?after=${last}&limit=${CATCH_UP}`);
+      if (this.channel !== channel) return;
+      await this.place(channel, page, 'end');
       if (page.length < CATCH_UP) break;
+    }
+    const newest = await get(`/channel/${channel.id}/messages?limit=${PAGE}`);
+    if (this.channel !== channel || !newest.length) return;
+    const current = new Map(newest.map((message) => [message.id, message]));
+    const from = this.messages.findIndex((message) => message.id === newest[0].id);
+    for (const message of this.messages.slice(Math.max(from, 0))) {
+      const now = current.get(message.id);
+      if (!now) this.removed(message.id);
+      else if (now.edited_at !== message.edited_at) this.update(now);
     }
     if (stick) this.toBottom();
     this.seen();
@@ -163,13 +221,15 @@ export class Room {
 
   /** A live message; returns whether the reader sees it now. */
   async add(message) {
-    if (message.channel !== this.channel?.id) return false;
-    if (!this.atNewest) {
-      if (this.waiting) this.waiting.push(message);
+    const channel = this.channel;
+    if (message.channel !== channel?.id) return false;
+    if (this.waiting) {
+      this.waiting.push(message);
       return false;
     }
+    if (!this.atNewest) return false;
     const stick = this.nearBottom();
-    await this.place([message], 'end');
+    await this.place(channel, [message], 'end');
     if (stick) this.toBottom();
     this.seen();
     return stick && document.visibilityState === 'visible';
@@ -179,20 +239,39 @@ export class Room {
     const index = this.messages.findIndex((m) => m.id === message.id);
     const element = this.element(message.id);
     if (index < 0 || !element) return;
+    const focused = element.contains(document.activeElement);
     this.messages[index] = message;
-    const editing = element.contains(document.activeElement) && element.querySelector('form');
-    element.replaceWith(this.draw(message));
-    if (editing) this.element(message.id)?.querySelector('.actions button')?.focus();
+    const fresh = this.draw(message);
+    element.replaceWith(fresh);
+    if (focused) fresh.focus();
   }
 
+  /** A message gone; the focus, if it was on it, moves to its neighbour. */
   removed(id) {
+    const element = this.element(id);
+    if (!element) return;
+    const focused = element.contains(document.activeElement);
+    const next = element.nextElementSibling ?? element.previousElementSibling;
     this.messages = this.messages.filter((m) => m.id !== id);
-    this.element(id)?.remove();
+    element.remove();
+    if (focused) (next ?? this.log).focus();
+  }
+
+  /** Up and Down (Home, End) move between messages; Tab then reaches a message's buttons. */
+  key(event) {
+    const moves = { ArrowUp: -1, ArrowDown: 1, Home: -Infinity, End: Infinity };
+    if (!(event.key in moves) || event.target.closest('form')) return;
+    const all = [...this.log.querySelectorAll('.msg')];
+    if (!all.length) return;
+    event.preventDefault();
+    const here = all.indexOf(event.target.closest('.msg'));
+    const from = here < 0 ? all.length : here;
+    all[Math.min(all.length - 1, Math.max(0, from + moves[event.key]))].focus();
   }
 
   /** Moves the read marker to the newest message, once it is in view. */
   seen() {
-    if (!this.channel || !this.atNewest || !this.messages.length) return;
+    if (!this.channel || !this.atNewest || this.waiting || !this.messages.length) return;
     if (document.visibilityState !== 'visible' || !this.nearBottom()) return;
     const newest = this.messages[this.messages.length - 1].id;
     if (newest === this.marked) return;
@@ -202,4 +281,3 @@ export class Room {
     });
   }
 }
-

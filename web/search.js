@@ -2,7 +2,7 @@
 // each result a link to its message in its channel.
 
 import { get } from './api.js';
-import { byId, clock, h, on } from './dom.js';
+import { byId, clock, h } from './dom.js';
 
 const PAGE = 50;
 
@@ -14,21 +14,25 @@ export class Search {
   constructor(users, channelName, showing, go) {
     this.users = users;
     this.go = go;
+    this.query = null;
+    this.runs = 0;
     this.channelName = channelName;
     this.showing = showing;
     this.input = byId('search');
-    on(byId('search-form'), 'submit', (event) => {
+    byId('search-form').addEventListener('submit', (event) => {
       event.preventDefault();
       this.run(this.input.value.trim());
     });
-    on(byId('close-search'), 'click', () => this.close());
-    on(byId('results'), 'keydown', (event) => {
+    byId('close-search').addEventListener('click', () => this.close());
+    byId('results').addEventListener('keydown', (event) => {
       if (event.key === 'Escape') this.close();
     });
   }
 
   async run(query, before) {
     if (!query) return;
+    // Only the newest search (or page of it) draws.
+    const run = ++this.runs;
     const summary = byId('results-summary');
     const list = byId('result-list');
     if (!before) {
@@ -43,11 +47,12 @@ export class Search {
       const cursor = before ? `&before=${before}` : '';
       found = await get(`/message/search?q=${encodeURIComponent(query)}&limit=${PAGE}${cursor}`);
     } catch (failure) {
-      summary.textContent = failure.message;
+      if (run === this.runs) summary.textContent = failure.message;
       return;
     }
-    if (query !== this.query) return;
+    if (run !== this.runs) return;
     await this.users.load(found.map((message) => message.author));
+    if (run !== this.runs) return;
     list.append(...found.map((message) => this.result(message)));
     const count = list.children.length;
     summary.textContent =
@@ -90,8 +95,12 @@ export class Search {
   }
 
   close() {
+    if (this.query === null) return;
+    const focused = byId('results').contains(document.activeElement) || document.activeElement === byId('close-search');
     this.query = null;
+    this.runs += 1;
     byId('more-results')?.remove();
     this.showing(false);
+    if (focused) byId('log').focus();
   }
 }

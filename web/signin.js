@@ -15,6 +15,7 @@ const error = byId('signin-error');
 
 form.addEventListener('submit', async (event) => {
   event.preventDefault();
+  if (form.getAttribute('aria-busy')) return;
   const how = event.submitter?.value === 'register' ? 'register' : 'login';
   const name = byId('signin-name').value;
   const password = byId('signin-password');

@@ -36,6 +36,15 @@ export class Users {
     await Promise.all([...new Set(ids)].filter((id) => !this.known.has(id)).map((id) => this.get(id)));
   }
 
+  /** Statuses afresh (after a reconnect: changes made meanwhile were missed). */
+  refresh() {
+    for (const id of [...this.known.keys()].slice(0, 100)) {
+      get(`/user/${id}`)
+        .then((user) => this.learn(user))
+        .catch(() => {});
+    }
+  }
+
   name(id) {
     return this.known.get(id)?.name ?? 'someone';
   }

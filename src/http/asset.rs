@@ -1,13 +1,7 @@
 //! A file embedded in the binary, served the way browsers cache best: a
 //! strong `ETag` (a `304` to a matching `If-None-Match`), and gzip when the
-//! client accepts it. Each file is hashed and compressed once, on its
-//! first request.
+//! client accepts it (gzipped at build time, by `build.rs`).
 
-use std::io::Write;
-
-use bytes::Bytes;
-use flate2::Compression;
-use flate2::write::GzEncoder;
 use sha2::{Digest, Sha256};
 use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::Response;
@@ -15,27 +9,20 @@ use warp::reply::Response;
 /// An embedded file as sent.
 pub struct Asset {
     body: &'static [u8],
-    /// The gzipped body, when that is smaller (shared, not copied, by
-    /// each answer).
-    gzip: Option<Bytes>,
+    /// The gzipped body, when that is smaller.
+    gzip: Option<&'static [u8]>,
     content_type: &'static str,
     etag: HeaderValue,
 }
 
 impl Asset {
-    /// Hashes and compresses `body`.
-    pub fn new(body: &'static [u8], content_type: &'static str) -> Asset {
+    /// `body`, its gzipped form `gzip`, and its hash for the `ETag`.
+    pub fn new(body: &'static [u8], gzip: &'static [u8], content_type: &'static str) -> Asset {
         let digest = Sha256::digest(body);
         let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
         let etag = HeaderValue::from_str(&format!("\"{hex}\""))
             .unwrap_or_else(|_| HeaderValue::from_static("\"0\""));
-        let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
-        let gzip = encoder
-            .write_all(body)
-            .and_then(|()| encoder.finish())
-            .ok()
-            .filter(|gzip| gzip.len() < body.len())
-            .map(Bytes::from);
+        let gzip = Some(gzip).filter(|gzip| gzip.len() < body.len());
         Asset {
             body,
             gzip,
@@ -61,7 +48,7 @@ impl Asset {
                 response
             }
             (false, Some(gzip)) => {
-                let mut response = Response::new(gzip.clone().into());
+                let mut response = Response::new((*gzip).into());
                 response
                     .headers_mut()
                     .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));

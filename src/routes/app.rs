@@ -16,44 +16,48 @@ use crate::http::filters;
 
 const JS: &str = "text/javascript; charset=utf-8";
 
+/// A file of `web/`: its name, body, gzipped body (from `build.rs`) and
+/// content type.
+macro_rules! web {
+    ($name:literal, $content_type:expr) => {
+        (
+            $name,
+            include_bytes!(concat!("../../web/", $name)).as_slice(),
+            include_bytes!(concat!(env!("OUT_DIR"), "/", $name, ".gz")).as_slice(),
+            $content_type,
+        )
+    };
+}
+
 /// The page, `/app/` itself.
 static PAGE: LazyLock<Asset> = LazyLock::new(|| {
-    Asset::new(
-        include_bytes!("../../web/index.html"),
-        "text/html; charset=utf-8",
-    )
+    let (_, body, gzip, content_type) = web!("index.html", "text/html; charset=utf-8");
+    Asset::new(body, gzip, content_type)
 });
 
 /// The page's files under `/app/`, by name.
-const FILES: &[(&str, &[u8], &str)] = &[
-    (
-        "style.css",
-        include_bytes!("../../web/style.css"),
-        "text/css; charset=utf-8",
-    ),
-    (
-        "icon.svg",
-        include_bytes!("../../web/icon.svg"),
-        "image/svg+xml",
-    ),
-    ("main.js", include_bytes!("../../web/main.js"), JS),
-    ("api.js", include_bytes!("../../web/api.js"), JS),
-    ("dom.js", include_bytes!("../../web/dom.js"), JS),
-    ("signin.js", include_bytes!("../../web/signin.js"), JS),
-    ("socket.js", include_bytes!("../../web/socket.js"), JS),
-    ("users.js", include_bytes!("../../web/users.js"), JS),
-    ("channels.js", include_bytes!("../../web/channels.js"), JS),
-    ("room.js", include_bytes!("../../web/room.js"), JS),
-    ("message.js", include_bytes!("../../web/message.js"), JS),
-    ("composer.js", include_bytes!("../../web/composer.js"), JS),
-    ("search.js", include_bytes!("../../web/search.js"), JS),
+const FILES: &[(&str, &[u8], &[u8], &str)] = &[
+    web!("style.css", "text/css; charset=utf-8"),
+    web!("icon.svg", "image/svg+xml"),
+    web!("main.js", JS),
+    web!("chat.js", JS),
+    web!("api.js", JS),
+    web!("dom.js", JS),
+    web!("signin.js", JS),
+    web!("socket.js", JS),
+    web!("users.js", JS),
+    web!("channels.js", JS),
+    web!("room.js", JS),
+    web!("message.js", JS),
+    web!("composer.js", JS),
+    web!("search.js", JS),
 ];
 
-/// Each file hashed and compressed, on the first request for any of them.
+/// Each file with its hash, made on the first request for any of them.
 static ASSETS: LazyLock<Vec<(&str, Asset)>> = LazyLock::new(|| {
     FILES
         .iter()
-        .map(|&(name, body, content_type)| (name, Asset::new(body, content_type)))
+        .map(|&(name, body, gzip, content_type)| (name, Asset::new(body, gzip, content_type)))
         .collect()
 });
 

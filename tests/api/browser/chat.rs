@@ -69,11 +69,9 @@ async fn two_people_chat_live_in_two_browsers() {
 
     // Bob deletes his message; it leaves Ann's log too.
     let bread = message(&bob, "I'll bring bread").await;
-    bob.named(&format!("{bread} button"), "Delete")
-        .await
-        .click()
-        .await
-        .unwrap();
+    bob.press(&format!("{bread} button"), "Delete").await;
+    bob.press(&format!("{bread} button"), "Really delete?")
+        .await;
     for side in [&ann, &bob] {
         side.until("the deleted message to leave", || async {
             side.messages().await == ["Sunday at noon?", "and cheese"]
@@ -91,11 +89,9 @@ async fn two_people_chat_live_in_two_browsers() {
         )
         .await;
     assert_eq!(buttons, json!(["Delete"]));
-    ann.named(&format!("{cheese} button"), "Delete")
-        .await
-        .click()
-        .await
-        .unwrap();
+    ann.press(&format!("{cheese} button"), "Delete").await;
+    ann.press(&format!("{cheese} button"), "Really delete?")
+        .await;
     bob.until("the owner's deletion", || async {
         bob.messages().await == ["Sunday at noon?"]
     })
