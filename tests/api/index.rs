@@ -299,6 +299,23 @@ async fn the_web_page_is_served_safely_and_browsers_are_sent_to_it() {
             .unwrap();
         check_safe(sent, "text/javascript; charset=utf-8").await;
     }
+    // A file the browser holds is 304, like the page.
+    let css = server
+        .client
+        .get(server.url("/app/style.css"))
+        .send()
+        .await
+        .unwrap();
+    let etag = css.headers()["etag"].clone();
+    let again = server
+        .client
+        .get(server.url("/app/style.css"))
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    assert!(again.bytes().await.unwrap().is_empty());
     for unknown in ["/app/nope.js", "/app/..%2Fsrc%2Fmain.rs", "/app/main.js/x"] {
         let reply = server.call(Method::GET, unknown, None, None).await;
         reply.assert_error(404, "NOT_FOUND");

@@ -10,14 +10,9 @@ use crate::helpers::{TestServer, channel_at, send_at};
 #[tokio::test]
 async fn two_people_chat_live_in_two_browsers() {
     let server = TestServer::start().await;
-    let Some(ann) = Browser::open("two_people_chat", &server.base, 1200).await else {
+    let Some((ann, bob)) = ann_and_bob("two_people_chat", &server).await else {
         return;
     };
-    let Some(bob) = Browser::open("two_people_chat", &server.base, 1200).await else {
-        return;
-    };
-    ann.register("ann").await;
-    bob.register("bob").await;
 
     // Ann creates a channel; Bob's list shows it without a reload.
     ann.click("New channel").await;
@@ -144,17 +139,12 @@ async fn message(side: &Browser, content: &str) -> String {
     let script = "const m = [...document.querySelectorAll('[role=log] .msg')]
         .find(m => m.querySelector('.content').textContent === arguments[0]);
         return m ? m.dataset.id : null";
-    let start = std::time::Instant::now();
-    let id = loop {
-        let id = side.js(script, vec![json!(content)]).await;
-        if id.is_string() || start.elapsed() > super::PATIENCE {
-            break id;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
-    let id = id
-        .as_str()
-        .unwrap_or_else(|| panic!("no message {content:?}"));
+    let id = side
+        .poll(&format!("the message {content:?}"), || async {
+            let id = side.js(script, vec![json!(content)]).await;
+            id.as_str().map(str::to_owned)
+        })
+        .await;
     format!("[data-id=\"{id}\"]")
 }
 
@@ -162,14 +152,9 @@ async fn message(side: &Browser, content: &str) -> String {
 #[tokio::test]
 async fn unread_counts_and_presence_stay_live() {
     let server = TestServer::start().await;
-    let Some(ann) = Browser::open("unread_and_presence", &server.base, 1200).await else {
+    let Some((ann, bob)) = ann_and_bob("unread_and_presence", &server).await else {
         return;
     };
-    let Some(bob) = Browser::open("unread_and_presence", &server.base, 1200).await else {
-        return;
-    };
-    ann.register("ann").await;
-    bob.register("bob").await;
     let token = bob.token().await;
     let lobby = channel_at(&server.client, &server.base, &token, "lobby").await;
     let news = channel_at(&server.client, &server.base, &token, "news").await;
@@ -212,4 +197,13 @@ async fn unread_counts_and_presence_stay_live() {
         ann.js(script, vec![]).await == "away"
     })
     .await;
+}
+
+/// Ann and Bob, each signed up in a browser of their own.
+async fn ann_and_bob(test: &str, server: &TestServer) -> Option<(Browser, Browser)> {
+    let ann = Browser::open(test, &server.base, 1200).await?;
+    let bob = Browser::open(test, &server.base, 1200).await?;
+    ann.register("ann").await;
+    bob.register("bob").await;
+    Some((ann, bob))
 }

@@ -52,14 +52,18 @@ impl Browser {
         self.client.execute(script, args).await.expect("script")
     }
 
-    /// Waits until `check` holds, or fails naming `what`.
-    pub async fn until<F, Fut>(&self, what: &str, mut check: F)
+    /// Polls `find` until it yields something, or fails naming `what`
+    /// (with what the page reads).
+    pub async fn poll<T, F, Fut>(&self, what: &str, mut find: F) -> T
     where
         F: FnMut() -> Fut,
-        Fut: Future<Output = bool>,
+        Fut: Future<Output = Option<T>>,
     {
         let start = Instant::now();
-        while !check().await {
+        loop {
+            if let Some(found) = find().await {
+                return found;
+            }
             if start.elapsed() > PATIENCE {
                 let text = self.js("return document.body.innerText", vec![]).await;
                 panic!(
@@ -71,32 +75,40 @@ impl Browser {
         }
     }
 
+    /// Waits until `check` holds, or fails naming `what`.
+    pub async fn until<F, Fut>(&self, what: &str, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = bool>,
+    {
+        self.poll(what, || {
+            let holds = check();
+            async move { holds.await.then_some(()) }
+        })
+        .await
+    }
+
     /// The shown element among `css` whose accessible name is `name`,
     /// waiting for it to appear.
     pub async fn named(&self, css: &str, name: &str) -> Element {
-        let start = Instant::now();
-        loop {
-            for element in self
-                .client
-                .find_all(Locator::Css(css))
-                .await
-                .unwrap_or_default()
-            {
+        self.poll(&format!("a {css} named {name:?}"), || async {
+            let all = self.client.find_all(Locator::Css(css)).await;
+            for element in all.unwrap_or_default() {
                 if element.is_displayed().await.unwrap_or(false)
                     && self.label(&element).await == name
                 {
-                    return element;
+                    return Some(element);
                 }
             }
-            if start.elapsed() > PATIENCE {
-                let text = self.js("return document.body.innerText", vec![]).await;
-                panic!(
-                    "no {css} named {name:?}; the page reads:\n{}",
-                    text.as_str().unwrap_or("")
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            None
+        })
+        .await
+    }
+
+    /// The open channel's name, as its heading shows it.
+    pub async fn heading(&self) -> Value {
+        let script = "return document.getElementById('room-name').textContent";
+        self.js(script, vec![]).await
     }
 
     /// An element's accessible name, as Chrome computes it for screen readers.
@@ -190,13 +202,7 @@ impl Browser {
     pub async fn open_channel(&self, name: &str) {
         self.press("nav a", name).await;
         self.until(&format!("{name} open"), || async {
-            let heading = self
-                .js(
-                    "return document.getElementById('room-name').textContent",
-                    vec![],
-                )
-                .await;
-            heading.as_str() == Some(name)
+            self.heading().await == name
         })
         .await;
     }

@@ -102,13 +102,7 @@ async fn search_results_jump_to_their_message() {
         found == "pineapple on pizza?"
     })
     .await;
-    let heading = ann
-        .js(
-            "return document.getElementById('room-name').textContent",
-            vec![],
-        )
-        .await;
-    assert_eq!(heading, "first");
+    assert_eq!(ann.heading().await, "first");
 }
 
 /// Everything with the keyboard alone: sign up, create a channel, write.
@@ -140,16 +134,8 @@ async fn the_keyboard_alone_is_enough() {
     }
     ann.keys(&Key::Enter.to_string()).await;
     ann.keys(&format!("plans{}", Key::Enter)).await;
-    ann.until("plans to open", || async {
-        let heading = ann
-            .js(
-                "return document.getElementById('room-name').textContent",
-                vec![],
-            )
-            .await;
-        heading == "plans"
-    })
-    .await;
+    ann.until("plans to open", || async { ann.heading().await == "plans" })
+        .await;
     // The message box has the focus once a channel opens.
     let focused = ann.client.active_element().await.unwrap();
     assert_eq!(ann.label(&focused).await, "Message");
