@@ -7,7 +7,7 @@ use fantoccini::key::Key;
 use serde_json::json;
 
 use super::Browser;
-use crate::helpers::{TestServer, channel_at, register_at, send_at};
+use crate::helpers::{Binary, TestServer, channel_at, register_at, send_at};
 
 /// Opening a channel shows its newest 50 messages; scrolling up brings the
 /// older ones, in order, each once.
@@ -166,10 +166,15 @@ async fn the_keyboard_alone_is_enough() {
 /// `AZUMA_SCREENSHOT=<file>`) saves the README's screenshot.
 #[tokio::test]
 async fn the_page_is_light_and_loads_nothing_from_elsewhere() {
-    let server = TestServer::start().await;
+    // The binary, in a process of its own, as people run it.
+    let dir = tempfile::tempdir().unwrap();
+    let server = Binary::start(dir.path(), &[]).await;
     let Some(ann) = Browser::open("budget", &server.base, 1100).await else {
         return;
     };
+    // A browser already running (as a visitor's is), that has never seen
+    // this server: nothing cached.
+    ann.client.goto("about:blank").await.unwrap();
     ann.goto("/app/").await;
     ann.named("input", "Name").await;
     let script = "const all = [...performance.getEntriesByType('navigation'),
@@ -196,12 +201,12 @@ async fn the_page_is_light_and_loads_nothing_from_elsewhere() {
     };
     ann.register("mika").await;
     let token = ann.token().await;
-    let dan = register_at(&server.client, &server.base, "dan", "pw").await;
-    channel_at(&server.client, &server.base, &token, "general").await;
-    let trip = channel_at(&server.client, &server.base, &dan, "weekend-trip").await;
-    let books = channel_at(&server.client, &server.base, &dan, "books").await;
+    let dan = register_at(&server.http, &server.base, "dan", "pw").await;
+    channel_at(&server.http, &server.base, &token, "general").await;
+    let trip = channel_at(&server.http, &server.base, &dan, "weekend-trip").await;
+    let books = channel_at(&server.http, &server.base, &dan, "books").await;
     send_at(
-        &server.client,
+        &server.http,
         &server.base,
         &dan,
         &books,
@@ -214,7 +219,7 @@ async fn the_page_is_light_and_loads_nothing_from_elsewhere() {
         (&dan, "Great. Weather says sunny, 24 °C."),
         (&token, "Then the lake trail it is."),
     ] {
-        send_at(&server.client, &server.base, who, &trip, text).await;
+        send_at(&server.http, &server.base, who, &trip, text).await;
     }
     ann.client.refresh().await.unwrap();
     ann.open_channel("weekend-trip").await;
