@@ -85,6 +85,10 @@ export class Channels {
       if (list.children[index] !== li) list.insertBefore(li, list.children[index] ?? null);
     });
     for (const gone of items.values()) gone.remove();
+    // The tab's title counts what waits elsewhere.
+    let waiting = 0;
+    for (const [id, count] of this.unread) if (id !== this.current) waiting += count;
+    document.title = waiting ? `(${waiting}) azuma` : 'azuma';
   }
 
   item(channel) {

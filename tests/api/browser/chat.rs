@@ -177,10 +177,12 @@ async fn unread_counts_and_presence_stay_live() {
         badge().await == "3 unread"
     })
     .await;
+    assert_eq!(ann.client.title().await.unwrap(), "(3) azuma");
     // Reading it clears the count, and the count stays clear after a reload.
     ann.open_channel("news").await;
     ann.until("the count to clear", || async { badge().await == "" })
         .await;
+    assert_eq!(ann.client.title().await.unwrap(), "azuma");
     ann.client.refresh().await.unwrap();
     ann.open_channel("lobby").await;
     ann.wait_for_text("here").await;
