@@ -33,6 +33,7 @@ export class Room {
     this.hasOlder = false;
     this.loading = false;
     this.marked = null;
+    this.log.removeAttribute('aria-busy');
     this.log.replaceChildren();
   }
 
