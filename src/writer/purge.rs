@@ -3,7 +3,7 @@
 //! deleting a channel of a million messages never holds back a send for
 //! more than a step. What is left after a restart is purged then.
 
-use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, TransactionBehavior};
@@ -88,16 +88,12 @@ fn step(conn: &mut Connection) -> Result<bool, StoreError> {
     Ok(more)
 }
 
-/// The next write, waiting at most `wait` (`None`: for ever). `None` once
-/// every sender is gone; `Some(None)` when the wait ended with no write.
+/// The next write, waiting at most `wait` (`None`: for ever; zero: only
+/// one already queued). `None` once every sender is gone; `Some(None)` when
+/// the wait ended with no write.
 pub fn next<T>(queue: &Receiver<T>, wait: Option<Duration>) -> Option<Option<T>> {
     match wait {
         None => queue.recv().ok().map(Some),
-        Some(wait) if wait.is_zero() => match queue.try_recv() {
-            Ok(job) => Some(Some(job)),
-            Err(TryRecvError::Empty) => Some(None),
-            Err(TryRecvError::Disconnected) => None,
-        },
         Some(wait) => match queue.recv_timeout(wait) {
             Ok(job) => Some(Some(job)),
             Err(RecvTimeoutError::Timeout) => Some(None),
