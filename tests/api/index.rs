@@ -148,6 +148,8 @@ async fn head_answers_every_get_route_as_get_would_without_a_body() {
         "/init_ws".to_owned(),
         "/openapi.json".to_owned(),
         "/app/".to_owned(),
+        "/app/main.js".to_owned(),
+        "/app/nope.js".to_owned(),
         "/channel/318cd399-f47f-478f-8d09-c9c414c3750d".to_owned(),
     ];
     for path in &paths {
