@@ -4,7 +4,7 @@
 import { post, session } from './api.js';
 import { Channels } from './channels.js';
 import { Composer } from './composer.js';
-import { byId } from './dom.js';
+import { byId, confirming } from './dom.js';
 import { Room } from './room.js';
 import { Search } from './search.js';
 import { Socket } from './socket.js';
@@ -38,7 +38,7 @@ export class Chat {
     byId('me-name').textContent = me.name;
     byId('status').addEventListener('change', (event) => this.setStatus(event.target.value));
     byId('logout').addEventListener('click', () => this.logout());
-    byId('delete-channel').addEventListener('click', () => this.deleteChannel());
+    this.disarm = confirming(byId('delete-channel'), () => this.deleteChannel());
     byId('menu').addEventListener('click', () => this.menu(!this.menuOpen(), true));
     byId('side').addEventListener('keydown', (event) => {
       if (event.key === 'Escape' && this.menuOpen()) {
@@ -148,16 +148,8 @@ export class Chat {
     if (!open) this.room.seen();
   }
 
-  /** Deleting takes a second click within 5 s, on the same channel. */
+  /** The open channel, deleted ("Delete channel", confirmed). */
   async deleteChannel() {
-    const button = byId('delete-channel');
-    if (!button.classList.contains('armed')) {
-      button.classList.add('armed');
-      button.textContent = 'Really delete?';
-      this.armed = setTimeout(() => this.disarm(), 5000);
-      return;
-    }
-    this.disarm();
     const channel = this.room.channel;
     try {
       if (channel) await this.channels.delete(channel.id);
@@ -165,13 +157,6 @@ export class Chat {
     } catch (failure) {
       this.connection(failure.message, true);
     }
-  }
-
-  disarm() {
-    clearTimeout(this.armed);
-    const button = byId('delete-channel');
-    button.classList.remove('armed');
-    button.textContent = 'Delete channel';
   }
 
   async setStatus(status) {

@@ -31,3 +31,29 @@ export function clock(timestamp) {
 
 /** A timestamp in full, for a tooltip. */
 export const fullDate = (timestamp) => FULL.format(new Date(timestamp));
+
+/**
+ * Makes `button` ask once more before `action`: the first click turns it
+ * into "Really delete?" for 5 s, a second one within them acts. Returns
+ * what takes the question back (when what it would delete changes).
+ */
+export function confirming(button, action) {
+  const label = button.textContent;
+  let timer = null;
+  const disarm = () => {
+    clearTimeout(timer);
+    timer = null;
+    button.classList.remove('armed');
+    button.textContent = label;
+  };
+  button.addEventListener('click', () => {
+    if (timer !== null) {
+      disarm();
+      return action();
+    }
+    button.classList.add('armed');
+    button.textContent = 'Really delete?';
+    timer = setTimeout(disarm, 5000);
+  });
+  return disarm;
+}

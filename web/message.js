@@ -2,7 +2,7 @@
 // and Edit and Delete for whoever may use them.
 
 import { call } from './api.js';
-import { clock, fullDate, h } from './dom.js';
+import { clock, confirming, fullDate, h } from './dom.js';
 
 /**
  * The element for `message`. `may.edit` and `may.delete` say which actions
@@ -34,7 +34,8 @@ export function render(message, may) {
   const button = (text, onclick) => h('button', { type: 'button', className: 'link', tabindex: '-1', onclick }, text);
   if (may.edit) actions.append(button('Edit', () => edit(element, message, may)));
   if (may.delete) {
-    const remove = button('Delete', () => confirmThen(remove, () => erase(element, message, may)));
+    const remove = button('Delete');
+    confirming(remove, () => erase(element, message, may));
     actions.append(remove);
   }
   element.addEventListener('focusin', () => roving(element, '0'));
@@ -46,17 +47,6 @@ export function render(message, may) {
 
 function roving(element, tabindex) {
   for (const button of element.querySelectorAll('.actions button')) button.tabIndex = Number(tabindex);
-}
-
-/** A second click within 4 s does it. */
-function confirmThen(button, action) {
-  if (button.classList.contains('armed')) return action();
-  button.classList.add('armed');
-  button.textContent = 'Really delete?';
-  setTimeout(() => {
-    button.classList.remove('armed');
-    button.textContent = 'Delete';
-  }, 4000);
 }
 
 async function erase(element, message, may) {
