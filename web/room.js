@@ -26,6 +26,8 @@ export class Room {
   close() {
     this.channel = null;
     this.messages = [];
+    // Every id ever placed, deleted ones too: a page fetched before a
+    // deletion cannot bring the message back.
     this.ids = new Set();
     // Live messages that arrive while a page loads wait for it (null: none loads).
     this.waiting = null;
