@@ -148,3 +148,42 @@ ALTER TABLE channel_rows ADD COLUMN deleted_at INTEGER;
 CREATE VIEW channels AS
     SELECT seq, id, name, description, owner, created_at FROM channel_rows
     WHERE deleted_at IS NULL;
+
+-- migration 7: a search in one channel stays inside the index, and seq
+-- numbers outlive a purge.
+-- The index gets each message's channel (its seq, as a word) as a second
+-- column: a search in one channel is then an AND with that channel's word
+-- inside FTS5, which skips through the other words' entries, instead of a
+-- filter over every match in every channel. Rebuilt from the messages.
+DROP TRIGGER messages_fts_delete;
+DROP TRIGGER messages_fts_update;
+DROP TABLE messages_fts;
+CREATE VIRTUAL TABLE messages_fts USING fts5 (
+    content,
+    channel,
+    content = 'messages',
+    content_rowid = 'seq',
+    tokenize = 'unicode61 remove_diacritics 2',
+    prefix = '1 2 3 4',
+    columnsize = 0
+);
+INSERT INTO messages_fts (messages_fts, rank) VALUES ('secure-delete', 1);
+INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, content, channel)
+    VALUES ('delete', old.seq, old.content, old.channel);
+END;
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, content, channel)
+    VALUES ('delete', old.seq, old.content, old.channel);
+    INSERT INTO messages_fts (rowid, content, channel)
+    VALUES (new.seq, new.content, new.channel);
+END;
+
+-- The highest seq ever given: a purge removes a channel's messages and
+-- tombstones, and with them maybe the highest seqs; new messages must
+-- still take seqs above every one an account has seen (unread counts
+-- start from them). The purge raises it before it removes anything.
+INSERT INTO meta (key, value) VALUES ('seq_high', max(
+    coalesce((SELECT max(seq) FROM messages), 0),
+    coalesce((SELECT max(seq) FROM message_tombstones), 0)));

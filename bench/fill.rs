@@ -96,7 +96,8 @@ fn main() {
     }
     // As the writer does: new messages are indexed for search together.
     tx.execute(
-        "INSERT INTO messages_fts (rowid, content) SELECT seq, content FROM messages WHERE seq > ?1",
+        "INSERT INTO messages_fts (rowid, content, channel)
+         SELECT seq, content, channel FROM messages WHERE seq > ?1",
         [before],
     )
     .expect("index for search");

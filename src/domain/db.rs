@@ -19,6 +19,9 @@ const APPLICATION_ID: i64 = 0x417A_756D;
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connections in the pool; SQLite runs one writer at a time anyway.
 const POOL_SIZE: u32 = 8;
+/// Searches that may hold a pool connection at once: however many run,
+/// most of the pool stays for every other read.
+pub const SEARCHES: usize = 2;
 
 /// What a committed transaction survives: the `synchronous` setting.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

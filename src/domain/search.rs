@@ -2,21 +2,28 @@
 //! first. The text never reaches FTS5 as query syntax: it is split into
 //! words, each word is quoted, and only the last one is made a prefix.
 
-use rusqlite::{Connection, params};
+use std::time::Instant;
+
+use rusqlite::{Connection, ErrorCode, params};
 use unicode_normalization::UnicodeNormalization;
 use uuid::Uuid;
 
 use super::channels;
-use super::error::{Refusal, StoreError};
+use super::error::{Refusal, StoreError, cause};
 use super::messages::{self, Message};
 use super::names::Invalid;
 use super::unicode;
 
 /// The most characters a search may have, after trimming.
 pub const MAX_QUERY: usize = 200;
+/// The most distinct words a search uses: each is one more walk through
+/// the index, and a message that holds ten of the words asked for is
+/// found; beyond them, the first words and the last (the one being typed)
+/// count.
+pub const MAX_WORDS: usize = 10;
 
-/// A search's words, as an FTS5 expression that can only mean "every one
-/// of these words, the last as a prefix".
+/// A search's words, as an FTS5 expression over the messages' text that
+/// can only mean "every one of these words, the last as a prefix".
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Query(String);
 
@@ -30,24 +37,43 @@ impl TryFrom<String> for Query {
                 "q must be 1 to {MAX_QUERY} characters after trimming"
             )));
         }
-        let words: Vec<&str> = q
+        // A word of marks alone (a combining accent) holds no letter or
+        // digit: the index has no such word.
+        let mut words: Vec<&str> = q
             .split(|c: char| !unicode::is_word_char(c))
-            .filter(|w| !w.is_empty())
+            .filter(|w| w.chars().any(char::is_alphanumeric))
             .collect();
-        let Some((last, rest)) = words.split_last() else {
+        let Some(last) = words.pop() else {
             return Err(Invalid("q must hold at least one letter or digit".into()));
         };
+        // A word asked for twice costs twice and finds nothing more.
+        let mut seen = vec![last.to_lowercase()];
+        words.retain(|w| {
+            let key = w.to_lowercase();
+            let new = !seen.contains(&key);
+            seen.push(key);
+            new
+        });
+        words.truncate(MAX_WORDS - 1);
         // Words hold letters, digits and marks only: no quote to escape.
-        let mut expression: String = rest.iter().map(|w| format!("\"{w}\" ")).collect();
-        expression.push_str(&format!("\"{last}\"*"));
+        let mut expression = String::from("content : (");
+        for word in words {
+            expression.push_str(&format!("\"{word}\" "));
+        }
+        expression.push_str(&format!("\"{last}\"*)"));
         Ok(Query(expression))
     }
 }
 
 impl Query {
-    /// The FTS5 expression.
-    pub fn as_str(&self) -> &str {
-        &self.0
+    /// The FTS5 expression, limited to the channel stored with seq
+    /// `channel` if given: the channel's word is then one more term of the
+    /// AND, so FTS5 skips to that channel's entries.
+    fn expression(&self, channel: Option<i64>) -> String {
+        match channel {
+            Some(seq) => format!("channel : \"{seq}\" AND {}", self.0),
+            None => self.0.clone(),
+        }
     }
 }
 
@@ -58,21 +84,32 @@ impl Query {
 /// those touches it.
 pub fn index(conn: &Connection, first: i64, last: i64) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO messages_fts (rowid, content)
-         SELECT seq, content FROM messages WHERE seq BETWEEN ?1 AND ?2",
+        "INSERT INTO messages_fts (rowid, content, channel)
+         SELECT seq, content, channel FROM messages WHERE seq BETWEEN ?1 AND ?2",
     )?
     .execute([first, last])?;
     Ok(())
 }
 
+/// Merges the index's segments, writing about `pages` pages: repeated
+/// until it changes nothing, it leaves one segment, without the entries of
+/// messages deleted while FTS5's secure-delete was off (a purge).
+pub fn merge(conn: &Connection, pages: i64) -> Result<(), StoreError> {
+    conn.prepare_cached("INSERT INTO messages_fts (messages_fts, rank) VALUES ('merge', ?1)")?
+        .execute([-pages])?;
+    Ok(())
+}
+
 /// The newest `limit` messages matching `query`, in channel `channel` if
-/// given, stored before message `before` if given.
+/// given, stored before message `before` if given; cut off as busy at
+/// `deadline`, so that no search holds a connection for long.
 pub fn search(
     conn: &Connection,
     query: &Query,
     channel: Option<&Uuid>,
     before: Option<&Uuid>,
     limit: u32,
+    deadline: Instant,
 ) -> Result<Vec<Message>, Refusal> {
     let channel_seq = match channel {
         Some(id) => Some(channels::seq(conn, id)?.ok_or_else(|| channels::not_found(id))?),
@@ -89,23 +126,68 @@ pub fn search(
          FROM messages_fts f
          JOIN messages m ON m.seq = f.rowid
          JOIN channels c ON c.seq = m.channel
-         WHERE messages_fts MATCH ?1 AND f.rowid < ?2 AND (?3 IS NULL OR m.channel = ?3)
+         WHERE messages_fts MATCH ?1 AND f.rowid < ?2
          ORDER BY f.rowid DESC
-         LIMIT ?4",
+         LIMIT ?3",
     )?;
-    let rows = stmt.query_map(
-        params![query.as_str(), below, channel_seq, limit],
-        messages::from_row,
-    )?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    // SQLite asks every few thousand steps whether to stop.
+    conn.progress_handler(10_000, Some(move || Instant::now() >= deadline))?;
+    let found = stmt
+        .query_map(
+            params![query.expression(channel_seq), below, limit],
+            messages::from_row,
+        )
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>());
+    conn.progress_handler(0, None::<fn() -> bool>)?;
+    match found {
+        Err(e) if e.sqlite_error_code() == Some(ErrorCode::OperationInterrupted) => {
+            Err(StoreError::Busy(cause(
+                "the search took too long; try rarer words or one channel",
+            ))
+            .into())
+        }
+        found => Ok(found?),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The words of `q`'s expression, inside its column filter.
     fn expression(q: &str) -> Result<String, Invalid> {
-        Query::try_from(q.to_owned()).map(|q| q.0)
+        let query = Query::try_from(q.to_owned())?;
+        let inner = query
+            .0
+            .strip_prefix("content : (")
+            .and_then(|e| e.strip_suffix(')'));
+        Ok(inner.expect("a column filter around the words").to_owned())
+    }
+
+    #[test]
+    fn a_channel_is_a_term_of_its_own() {
+        let query = Query::try_from("hi".to_owned()).unwrap();
+        assert_eq!(query.expression(None), "content : (\"hi\"*)");
+        assert_eq!(
+            query.expression(Some(42)),
+            "channel : \"42\" AND content : (\"hi\"*)"
+        );
+    }
+
+    #[test]
+    fn repeated_words_count_once_and_at_most_max_words() {
+        assert_eq!(
+            expression("the The x the Th").unwrap(),
+            "\"the\" \"x\" \"Th\"*"
+        );
+        assert_eq!(expression("the x THE").unwrap(), "\"x\" \"THE\"*");
+        let many: Vec<String> = (0..40).map(|i| format!("w{i}")).collect();
+        let words = expression(&many.join(" ")).unwrap();
+        assert_eq!(words.split(' ').count(), MAX_WORDS);
+        assert!(
+            words.starts_with("\"w0\" ") && words.ends_with("\"w39\"*"),
+            "{words}"
+        );
     }
 
     #[test]
@@ -138,6 +220,8 @@ mod tests {
             "\"*-()",
             &"!".repeat(200),
             "🎉🎉",
+            "\u{301}",
+            "\u{301}\u{302} \u{303}",
             &"a".repeat(201),
         ] {
             assert!(expression(q).is_err(), "{q}");

@@ -1,6 +1,8 @@
 //! `GET /message/search?q=&channel=&before=&limit=`: plain-text search,
 //! newest first.
 
+use std::time::{Duration, Instant};
+
 use serde::Deserialize;
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
@@ -50,10 +52,12 @@ pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
     responses(
         (status = 200, description = "The matches, newest first", body = Vec<crate::domain::messages::Message>),
         (status = 404, description = "No such channel", body = crate::http::error::ErrorBody),
+        (status = 429, description = "Too many searches by this user; see Retry-After", body = crate::http::error::ErrorBody),
+        (status = 503, description = "Too many searches at once (see Retry-After), or this one ran too long", body = crate::http::error::ErrorBody),
     ))]
 pub(super) async fn search(
     app: App,
-    _: Session,
+    session: Session,
     query: SearchQuery,
 ) -> Result<Response, Rejection> {
     let q = query
@@ -63,9 +67,26 @@ pub(super) async fn search(
     let channel = query.channel.map(|c| parse_id(&c, "channel")).transpose()?;
     let before = query.before.map(|b| parse_id(&b, "before")).transpose()?;
     let limit = parse_limit(query.limit)?;
+    app.search_rate
+        .take(session.user_id, app.clock.now())
+        .map_err(ApiError::TooManyRequests)?;
+    let _running = tokio::time::timeout(QUEUED, app.searches.acquire())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .ok_or(ApiError::Overloaded(Duration::from_secs(1)))?;
+    let deadline = Instant::now() + RUNNING;
     let found = app
         .db
-        .run(move |conn| search::search(conn, &q, channel.as_ref(), before.as_ref(), limit))
+        .run(move |conn| {
+            search::search(conn, &q, channel.as_ref(), before.as_ref(), limit, deadline)
+        })
         .await?;
     Ok(json::reply(StatusCode::OK, &found))
 }
+
+/// How long a search may wait for one of the few that run at once before
+/// it is answered 503 with `Retry-After`.
+const QUEUED: Duration = Duration::from_secs(2);
+/// How long a search may run before it is cut off (503).
+const RUNNING: Duration = Duration::from_secs(2);
