@@ -44,6 +44,9 @@ export class Socket {
       this.welcomed = true;
     } else if (frame.type === 'Error' && !this.ready) {
       if (frame.content?.message === 'UNAUTHORIZED') this.reject();
+      // Refused for now (signing in too often, the server busy): try
+      // again after the usual backoff.
+      else this.ws.close();
     } else if (this.ready) {
       this.handlers.event(frame.type, frame.content);
     }

@@ -1,9 +1,16 @@
 //! Online status, in memory only: `OFFLINE` without an authenticated
 //! websocket connection, `ONLINE` from the first one unless set otherwise,
 //! forgotten when the last one closes.
+//!
+//! A change others see is charged to the user's typing-and-status budget
+//! (`charge`, from the caller): over it, the change is refused with how
+//! long to wait, so no user can flood everyone's sockets with
+//! `Status` events, by setting statuses or by connecting over and over.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+
+use std::time::Duration;
 
 use serde::Deserialize;
 use uuid::Uuid;
@@ -58,9 +65,18 @@ impl Presence {
             .map_or(OFFLINE, |e| e.status.visible())
     }
 
-    /// `user` authenticated one more connection.
-    pub fn connected(&self, user: Uuid, hub: &Hub) {
+    /// `user` authenticated one more connection; refused if it would
+    /// announce them and their budget is spent.
+    pub fn connected(
+        &self,
+        user: Uuid,
+        hub: &Hub,
+        charge: impl FnOnce() -> Result<(), Duration>,
+    ) -> Result<(), Duration> {
         let mut users = self.lock();
+        if !users.contains_key(&user) {
+            charge()?;
+        }
         let entry = users.entry(user).or_insert(Entry {
             connections: 0,
             status: Status::Online,
@@ -69,6 +85,7 @@ impl Presence {
         if entry.connections == 1 {
             announce(hub, user, OFFLINE, entry.status.visible());
         }
+        Ok(())
     }
 
     /// One of `user`'s connections closed.
@@ -85,14 +102,26 @@ impl Presence {
         }
     }
 
-    /// Sets `user`'s status; `None` if they have no connection to set it on.
-    pub fn set(&self, user: Uuid, status: Status, hub: &Hub) -> Option<&'static str> {
+    /// Sets `user`'s status; `None` if they have no connection to set it
+    /// on, `Some(Err(wait))` if the change is over their budget.
+    pub fn set(
+        &self,
+        user: Uuid,
+        status: Status,
+        hub: &Hub,
+        charge: impl FnOnce() -> Result<(), Duration>,
+    ) -> Option<Result<&'static str, Duration>> {
         let mut users = self.lock();
         let entry = users.get_mut(&user)?;
         let before = entry.status.visible();
+        if before != status.visible()
+            && let Err(wait) = charge()
+        {
+            return Some(Err(wait));
+        }
         entry.status = status;
         announce(hub, user, before, status.visible());
-        Some(status.visible())
+        Some(Ok(status.visible()))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Entry>> {
@@ -134,6 +163,39 @@ mod tests {
         }
     }
 
+    fn free() -> Result<(), Duration> {
+        Ok(())
+    }
+
+    #[test]
+    fn changes_over_budget_are_refused_and_change_nothing() {
+        let hub = Hub::default();
+        let mut frames = hub.subscribe();
+        let presence = Presence::default();
+        let user = Uuid::nil();
+        let spent = || Err(Duration::from_secs(1));
+        assert_eq!(
+            presence.connected(user, &hub, spent),
+            Err(Duration::from_secs(1))
+        );
+        assert_eq!(presence.visible(&user), "OFFLINE");
+        assert_eq!(next(&mut frames), None);
+        presence.connected(user, &hub, free).unwrap();
+        presence
+            .connected(user, &hub, spent)
+            .expect("a second connection announces nothing");
+        assert_eq!(
+            presence.set(user, Status::Dnd, &hub, spent),
+            Some(Err(Duration::from_secs(1)))
+        );
+        assert_eq!(
+            presence.set(user, Status::Online, &hub, spent),
+            Some(Ok("ONLINE")),
+            "no change"
+        );
+        assert_eq!(presence.visible(&user), "ONLINE");
+    }
+
     #[test]
     fn tracks_connections_and_announces_visible_changes_only() {
         let hub = Hub::default();
@@ -145,20 +207,20 @@ mod tests {
         };
 
         assert_eq!(presence.visible(&user), "OFFLINE");
-        assert_eq!(presence.set(user, Status::Afk, &hub), None);
-        presence.connected(user, &hub);
+        assert_eq!(presence.set(user, Status::Afk, &hub, free), None);
+        presence.connected(user, &hub, free).unwrap();
         assert_eq!(next(&mut frames), Some(status("ONLINE")));
-        presence.connected(user, &hub);
+        presence.connected(user, &hub, free).unwrap();
         assert_eq!(
             next(&mut frames),
             None,
             "a second connection changes nothing"
         );
-        assert_eq!(presence.set(user, Status::Dnd, &hub), Some("DND"));
+        assert_eq!(presence.set(user, Status::Dnd, &hub, free), Some(Ok("DND")));
         assert_eq!(next(&mut frames), Some(status("DND")));
-        assert_eq!(presence.set(user, Status::Dnd, &hub), Some("DND"));
+        assert_eq!(presence.set(user, Status::Dnd, &hub, free), Some(Ok("DND")));
         assert_eq!(next(&mut frames), None, "no change, no event");
-        presence.set(user, Status::AppearAsOffline, &hub);
+        presence.set(user, Status::AppearAsOffline, &hub, free);
         assert_eq!(next(&mut frames), Some(status("OFFLINE")));
         assert_eq!(presence.visible(&user), "OFFLINE");
         presence.disconnected(user, &hub);
@@ -169,7 +231,7 @@ mod tests {
         );
         presence.disconnected(user, &hub);
         assert_eq!(next(&mut frames), None);
-        presence.connected(user, &hub);
+        presence.connected(user, &hub, free).unwrap();
         assert_eq!(
             next(&mut frames),
             Some(status("ONLINE")),

@@ -49,12 +49,14 @@ pub(super) async fn set_status(
     session: Session,
     body: SetStatus,
 ) -> Result<Response, Rejection> {
+    let charge = || app.signal_rate.take(session.user_id, app.clock.now());
     let onlinestatus = app
         .presence
-        .set(session.user_id, body.status, &app.hub)
+        .set(session.user_id, body.status, &app.hub, charge)
         .ok_or_else(|| {
             ApiError::BadRequest("set a status over an authenticated websocket connection".into())
-        })?;
+        })?
+        .map_err(ApiError::TooManyRequests)?;
     let reply = StatusReply {
         user: session.user_id,
         onlinestatus,

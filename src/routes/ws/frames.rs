@@ -59,6 +59,7 @@ pub(super) static BAD_REQUEST: LazyLock<String> = LazyLock::new(|| error(Code::B
 static UNAVAILABLE: LazyLock<String> = LazyLock::new(|| error(Code::ServiceUnavailable));
 static INTERNAL: LazyLock<String> = LazyLock::new(|| error(Code::InternalServerError));
 static NOT_FOUND: LazyLock<String> = LazyLock::new(|| error(Code::NotFound));
+static LIMITED: LazyLock<String> = LazyLock::new(|| error(Code::TooManyRequests));
 
 /// A user who has authenticated on this connection.
 pub(super) struct Session {
@@ -85,17 +86,21 @@ pub(super) async fn on_text(
 }
 
 /// Relays that `user` is typing in `channel` to everyone else, unless they
-/// did so moments ago (then the frame is dropped without a word).
+/// did so moments ago, or their typing-and-status budget is spent (then
+/// the frame is dropped without a word, before any lookup).
 async fn typing(app: &App, channel: &str, user: Uuid) -> Option<&'static str> {
     let Ok(channel) = Uuid::try_parse(channel) else {
         return Some(BAD_REQUEST.as_str());
     };
-    if !app.typing.relay(user, channel, std::time::Instant::now()) {
+    let now = std::time::Instant::now();
+    if !app.typing.due(user, channel, now) || app.signal_rate.take(user, app.clock.now()).is_err() {
         return None;
     }
     match app.db.run(move |conn| channels::seq(conn, &channel)).await {
         Ok(Some(_)) => {
-            app.hub.publish(&Event::Typing { channel, user });
+            if app.typing.relayed(user, channel, now) {
+                app.hub.publish(&Event::Typing { channel, user });
+            }
             None
         }
         Ok(None) => Some(NOT_FOUND.as_str()),
@@ -131,14 +136,24 @@ async fn authenticate(
         Ok(None) => return Some(UNAUTHORIZED.as_str()),
         Err(e) => return Some(store_failure(&e)),
     };
+    // The Status this may publish waits in `events` until the reader's next
+    // turn, so the client sees the Welcome first. Coming online counts
+    // against the user's budget: connecting over and over cannot flood
+    // everyone with Status events.
+    let charge = || app.signal_rate.take(found.user_id, app.clock.now());
+    if app
+        .presence
+        .connected(found.user_id, &app.hub, charge)
+        .is_err()
+    {
+        app.connections.unregister(registered.id);
+        return Some(LIMITED.as_str());
+    }
     *session = Some(Session {
         id: registered.id,
         user: found.user_id,
         events,
         ended: registered.ended,
     });
-    // The Status this may publish waits in `events` until the reader's next
-    // turn, so the client sees the Welcome first.
-    app.presence.connected(found.user_id, &app.hub);
     Some(WELCOME.as_str())
 }
