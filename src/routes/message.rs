@@ -13,6 +13,7 @@ use crate::app::App;
 use crate::auth::sessions::Session;
 use crate::domain::messages;
 use crate::domain::names::MessageContent;
+use crate::http::error::ApiError;
 use crate::http::filters::{self, authenticated, id, with_app};
 use crate::http::json;
 
@@ -109,6 +110,7 @@ pub(super) async fn edit(
     session: Session,
     body: Edit,
 ) -> Result<Response, Rejection> {
+    edit_budget(&app, &session)?;
     let message = app.writer.edit(id, session.user_id, body.content).await?;
     Ok(json::reply(StatusCode::OK, &message))
 }
@@ -122,6 +124,16 @@ pub(super) async fn edit(
         (status = 404, description = "No such message, or deleted already", body = crate::http::error::ErrorBody),
     ))]
 pub(super) async fn delete(id: Uuid, app: App, session: Session) -> Result<Response, Rejection> {
+    edit_budget(&app, &session)?;
     app.writer.delete_message(id, session.user_id).await?;
     Ok(json::no_content())
+}
+
+/// Counts an edit or delete against the user's budget: each rewrites the
+/// search index, several sends' worth of work for the writer that everyone
+/// shares.
+fn edit_budget(app: &App, session: &Session) -> Result<(), ApiError> {
+    app.edit_rate
+        .take(session.user_id, app.clock.now())
+        .map_err(ApiError::TooManyRequests)
 }
