@@ -74,22 +74,32 @@ pub fn client(peer: IpAddr, headers: &HeaderMap, trusted: &[Cidr]) -> IpAddr {
         return peer;
     }
     // Every X-Forwarded-For header, in order, as one list; read from the
-    // right, where the trusted proxies appended what they saw.
-    let forwarded: Vec<&str> = headers
+    // right, where the trusted proxies appended what they saw. Read as
+    // bytes: what a client put further left (a byte that is not text, say)
+    // must not hide what the proxies appended.
+    let forwarded: Vec<&[u8]> = headers
         .get_all("x-forwarded-for")
         .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
+        .flat_map(|value| value.as_bytes().split(|b| *b == b','))
         .collect();
     for hop in forwarded.iter().rev() {
-        match hop.trim().parse::<IpAddr>() {
-            Ok(ip) if is_trusted(ip) => continue,
-            Ok(ip) => return ip.to_canonical(),
+        match address(hop) {
+            Some(ip) if is_trusted(ip) => continue,
+            Some(ip) => return ip.to_canonical(),
             // Not an address: whatever is left of it was made up.
-            Err(_) => return peer,
+            None => return peer,
         }
     }
     peer
+}
+
+/// One entry of `X-Forwarded-For`: an address, with or without a port
+/// (`203.0.113.9:5555`, `[2001:db8::1]:443`).
+fn address(hop: &[u8]) -> Option<IpAddr> {
+    let hop = std::str::from_utf8(hop.trim_ascii()).ok()?;
+    hop.parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
 }
 
 #[cfg(test)]
@@ -160,6 +170,18 @@ mod tests {
             client(proxy, &["203.0.113.9, garbage"]),
             proxy,
             "broken chain"
+        );
+        assert_eq!(client(proxy, &["203.0.113.9:5555"]), ip("203.0.113.9"));
+        assert_eq!(client(proxy, &["[2001:db8::1]:443"]), ip("2001:db8::1"));
+        let mut raw = HeaderMap::new();
+        raw.append(
+            "x-forwarded-for",
+            HeaderValue::from_bytes(b"\xff, 203.0.113.9").unwrap(),
+        );
+        assert_eq!(
+            super::client(proxy, &raw, &trusted),
+            ip("203.0.113.9"),
+            "a byte that is not text, left of the proxy's entry"
         );
         assert_eq!(client(proxy, &[]), proxy);
         assert_eq!(client(proxy, &["10.0.0.1"]), proxy, "only proxies");
