@@ -76,14 +76,25 @@ pub fn not_found(id: &Uuid) -> Refusal {
 
 /// The highest storage sequence number of any message there is or was (0
 /// for none). New messages take the next one, so that a deleted message's
-/// place is never taken.
+/// place is never taken, nor, after a purge, a purged one's (`seq_high`,
+/// which [`keep_newest_seq`] raises before a purge).
 pub fn newest_seq(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn
         .prepare_cached(
             "SELECT max(coalesce((SELECT max(seq) FROM messages), 0),
-                        coalesce((SELECT max(seq) FROM message_tombstones), 0))",
+                        coalesce((SELECT max(seq) FROM message_tombstones), 0),
+                        coalesce((SELECT value FROM meta WHERE key = 'seq_high'), 0))",
         )?
         .query_row([], |r| r.get(0))?)
+}
+
+/// Records the newest seq so far, before a purge may delete the rows that
+/// hold it.
+pub fn keep_newest_seq(conn: &Connection) -> Result<(), StoreError> {
+    let newest = newest_seq(conn)?;
+    conn.prepare_cached("UPDATE meta SET value = ?1 WHERE key = 'seq_high' AND value < ?1")?
+        .execute([newest])?;
+    Ok(())
 }
 
 /// Stores `content` from `author` in channel `channel`, stamped `now`.

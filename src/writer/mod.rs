@@ -8,6 +8,7 @@
 //! purges deleted channels a little at a time (`purge`).
 
 mod purge;
+mod scrub;
 mod writes;
 
 use std::sync::Arc;
@@ -126,9 +127,17 @@ impl Writer {
 
 fn run(mut conn: Connection, queue: &mpsc::Receiver<(Write, Reply)>, hub: &Hub, clock: &Clock) {
     let mut purge = purge::Purge::start(&conn);
-    while let Some(first) = purge::next(queue, purge.wait()) {
+    let mut scrub = scrub::Scrub::default();
+    let wait = |purge: &purge::Purge, scrub: &scrub::Scrub| match (purge.wait(), scrub.wait()) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    while let Some(first) = purge::next(queue, wait(&purge, &scrub)) {
         let Some(first) = first else {
-            purge.step(&mut conn);
+            if purge.step(&mut conn) {
+                scrub.purged();
+            }
+            scrub.step(&mut conn);
             continue;
         };
         let mut writes = vec![first.0];
@@ -146,18 +155,22 @@ fn run(mut conn: Connection, queue: &mpsc::Receiver<(Write, Reply)>, hub: &Hub, 
             Ok(results) => results,
             Err(e) => replies.iter().map(|_| Err(e.clone().into())).collect(),
         };
-        if results
-            .iter()
-            .any(|r| matches!(r, Ok(Stored::ChannelDeleted(_))))
-        {
-            purge.pending();
+        for result in &results {
+            match result {
+                Ok(Stored::ChannelDeleted(_)) => purge.pending(),
+                Ok(Stored::Edited(_) | Stored::MessageDeleted(_)) => scrub.erased(),
+                _ => {}
+            }
         }
         for (reply, result) in replies.into_iter().zip(results) {
             reply.send(result);
         }
         // One step after each batch, so that a steady stream of writes
         // cannot starve the purge (nor the purge the writes).
-        purge.step(&mut conn);
+        if purge.step(&mut conn) {
+            scrub.purged();
+        }
+        scrub.step(&mut conn);
     }
 }
 

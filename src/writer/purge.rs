@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use crate::domain::channels;
 use crate::domain::error::StoreError;
+use crate::domain::{channels, messages};
 
 /// The longest a purge step holds the write lock (about: it stops after
 /// the chunk that passes it).
@@ -54,10 +54,10 @@ impl Purge {
         }
     }
 
-    /// Purges for about [`STEP`], if a purge is due.
-    pub fn step(&mut self, conn: &mut Connection) {
+    /// Purges for about [`STEP`], if a purge is due; whether that ended it.
+    pub fn step(&mut self, conn: &mut Connection) -> bool {
         if !self.pending || self.wait().is_some_and(|w| !w.is_zero()) {
-            return;
+            return false;
         }
         match step(conn) {
             Ok(more) => {
@@ -66,12 +66,14 @@ impl Purge {
                 if !more {
                     tracing::info!("deleted channels purged");
                 }
+                !more
             }
             Err(e) => {
                 if self.failed_at.is_none() {
                     tracing::warn!(error = %e, "purging a deleted channel failed; retrying every second");
                 }
                 self.failed_at = Some(Instant::now());
+                false
             }
         }
     }
@@ -80,6 +82,7 @@ impl Purge {
 fn step(conn: &mut Connection) -> Result<bool, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let began = Instant::now();
+    messages::keep_newest_seq(&tx)?;
     let mut more = true;
     while more && began.elapsed() < STEP {
         more = channels::purge_some(&tx, CHUNK)?;

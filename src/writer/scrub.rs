@@ -1,0 +1,98 @@
+//! Erasing for good: once a message is deleted or edited, or a channel
+//! purged, its old text must leave the database file and its WAL within a
+//! minute, not linger until pages happen to be reused.
+//!
+//! The rows themselves are zeroed as they go (`PRAGMA secure_delete`), and a
+//! single message's search entries too (FTS5's secure-delete). A purge
+//! turns the latter off for speed, so its words stay in older index
+//! segments, hidden by delete markers: after it, the index is merged into
+//! one segment, [`MERGE_PAGES`] at a time between writes, which drops them.
+//! Then a `TRUNCATE` checkpoint copies the WAL into the file and empties
+//! it, since the WAL still holds the pages as they were before.
+
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::domain::db::BUSY_TIMEOUT;
+use crate::domain::error::StoreError;
+use crate::domain::search;
+
+/// How long after an erase the checkpoint runs: erases that follow within
+/// it share one.
+const DELAY: Duration = Duration::from_secs(5);
+/// Index pages one merge step writes: a few milliseconds of the lock.
+const MERGE_PAGES: i64 = 64;
+/// How long the checkpoint waits for readers to move on; it blocks writes
+/// meanwhile, so it gives up soon and tries again a second later.
+const READERS_WAIT: Duration = Duration::from_millis(100);
+const RETRY: Duration = Duration::from_secs(1);
+
+/// What is left to erase, and when.
+#[derive(Default)]
+pub struct Scrub {
+    due: Option<Instant>,
+    merging: bool,
+}
+
+impl Scrub {
+    /// A message was deleted or edited: its old text is still in the WAL.
+    pub fn erased(&mut self) {
+        self.due.get_or_insert_with(|| Instant::now() + DELAY);
+    }
+
+    /// A purge ended: the index still holds its words.
+    pub fn purged(&mut self) {
+        self.merging = true;
+        self.due = Some(Instant::now());
+    }
+
+    /// How long the writer may wait before the next step is due.
+    pub fn wait(&self) -> Option<Duration> {
+        self.due
+            .map(|due| due.saturating_duration_since(Instant::now()))
+    }
+
+    /// Takes the next step, if one is due: a merge step, or the checkpoint.
+    pub fn step(&mut self, conn: &mut Connection) {
+        if self.due.is_none_or(|due| due > Instant::now()) {
+            return;
+        }
+        let done = if self.merging {
+            merge_step(conn).map(|more| {
+                self.merging = more;
+                false
+            })
+        } else {
+            checkpoint(conn)
+        };
+        match done {
+            Ok(true) => self.due = None,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "erasing deleted text failed; retrying");
+                self.due = Some(Instant::now() + RETRY);
+            }
+        }
+    }
+}
+
+/// One merge step; whether it did anything (more may be left).
+fn merge_step(conn: &mut Connection) -> Result<bool, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let before = tx.total_changes();
+    search::merge(&tx, MERGE_PAGES)?;
+    // The command itself counts as one change; any work done, as more.
+    let more = tx.total_changes() - before >= 2;
+    tx.commit()?;
+    Ok(more)
+}
+
+/// Empties the WAL into the file; whether it could (readers may hold it).
+fn checkpoint(conn: &mut Connection) -> Result<bool, StoreError> {
+    conn.busy_timeout(READERS_WAIT)?;
+    let busy: rusqlite::Result<i64> =
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0));
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    Ok(busy? == 0)
+}
