@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use crate::auth::password::Passwords;
@@ -36,6 +37,15 @@ pub struct State {
     pub channel_rate: Rate<Uuid>,
     /// Channels one user may own; 0 for no limit.
     pub channels_per_user: u32,
+    /// Searches per user.
+    pub search_rate: Rate<Uuid>,
+    /// Searches running at once: the rest wait, so that searches never hold
+    /// every connection of the pool and other reads always find one.
+    pub searches: Semaphore,
+    /// Message edits and deletes per user.
+    pub edit_rate: Rate<Uuid>,
+    /// Typing and status events per user that reach others.
+    pub signal_rate: Rate<Uuid>,
 }
 
 /// Shared handle on the [`State`].

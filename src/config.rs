@@ -48,6 +48,18 @@ pub mod defaults {
     pub const CHANNELS_PER_HOUR: u32 = 10;
     /// Channels one user may own at once, for the same reason.
     pub const CHANNELS_PER_USER: u32 = 100;
+    /// Searches one user may make per minute: a person searches now and
+    /// then; a script repeating costly searches is held to one every two
+    /// seconds.
+    pub const SEARCHES_PER_MINUTE: u32 = 30;
+    /// Edits and deletes of messages one user may make per minute: an edit
+    /// costs several sends (the search index is rewritten); a person fixing
+    /// typos or clearing out spam stays well under it.
+    pub const EDITS_PER_MINUTE: u32 = 60;
+    /// Typing and status events of one user that reach others per second,
+    /// whatever the user sends: a person typing in a few channels at once
+    /// fits; a flood of everyone's sockets does not.
+    pub const TYPING_STATUS_PER_SECOND: u32 = 5;
     /// Deadline for a request's headers (and the keep-alive idle time), and
     /// for its body.
     pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -85,6 +97,14 @@ pub struct Config {
     pub channels_per_hour: u32,
     /// Channels one user may own; 0 for no limit.
     pub channels_per_user: u32,
+    /// Searches one user may make per minute; 0 for no limit.
+    pub searches_per_minute: u32,
+    /// Message edits and deletes one user may make per minute; 0 for no
+    /// limit.
+    pub edits_per_minute: u32,
+    /// Typing and status events of one user relayed per second; 0 for no
+    /// limit.
+    pub typing_status_per_second: u32,
     /// Bytes the database file may grow to; 0 for as far as the disk
     /// allows. Past it, writes answer 507 as on a full disk.
     pub max_database_bytes: u64,
@@ -119,6 +139,9 @@ impl Config {
             },
             channels_per_hour: defaults::CHANNELS_PER_HOUR,
             channels_per_user: defaults::CHANNELS_PER_USER,
+            searches_per_minute: defaults::SEARCHES_PER_MINUTE,
+            edits_per_minute: defaults::EDITS_PER_MINUTE,
+            typing_status_per_second: defaults::TYPING_STATUS_PER_SECOND,
             max_database_bytes: 0,
             tls: None,
         }

@@ -39,6 +39,13 @@ pub use realtime::connections::Limits as RealtimeLimits;
 
 /// How long requests in flight may take to finish at shutdown.
 const GRACE: Duration = Duration::from_secs(10);
+const MINUTE: Duration = Duration::from_secs(60);
+
+/// A per-user budget of `count` actions per `period`, all at once if need
+/// be, then spread evenly; 0 lifts it.
+fn per_period(count: u32, period: Duration) -> auth::rate::Rate<uuid::Uuid> {
+    auth::rate::Rate::new(count, period / count.max(1))
+}
 
 /// Why a server could not start. Each displays as one line.
 #[derive(Debug)]
@@ -127,11 +134,12 @@ impl Server {
             realtime: config.realtime.clone(),
             registration_open: config.registration_open,
             throttle: auth::throttle::Throttle::new(config.login_throttle),
-            channel_rate: auth::rate::Rate::new(
-                config.channels_per_hour,
-                Duration::from_secs(3600) / config.channels_per_hour.max(1),
-            ),
+            channel_rate: per_period(config.channels_per_hour, Duration::from_secs(3600)),
             channels_per_user: config.channels_per_user,
+            search_rate: per_period(config.searches_per_minute, MINUTE),
+            searches: tokio::sync::Semaphore::new(domain::db::SEARCHES),
+            edit_rate: per_period(config.edits_per_minute, MINUTE),
+            signal_rate: per_period(config.typing_status_per_second, Duration::from_secs(1)),
         });
         Ok(Server {
             listener,

@@ -165,6 +165,16 @@ struct ServeArgs {
     /// Channels one user may own at once (0: no limit).
     #[arg(long, env = "AZUMA_CHANNELS_PER_USER", default_value_t = defaults::CHANNELS_PER_USER)]
     channels_per_user: u32,
+    /// Searches one user may make per minute (0: no limit).
+    #[arg(long, env = "AZUMA_SEARCHES_PER_MINUTE", default_value_t = defaults::SEARCHES_PER_MINUTE)]
+    searches_per_minute: u32,
+    /// Message edits and deletes one user may make per minute (0: no limit).
+    #[arg(long, env = "AZUMA_EDITS_PER_MINUTE", default_value_t = defaults::EDITS_PER_MINUTE)]
+    edits_per_minute: u32,
+    /// Typing and status events of one user relayed to others per second (0: no limit).
+    #[arg(long, env = "AZUMA_TYPING_STATUS_PER_SECOND",
+          default_value_t = defaults::TYPING_STATUS_PER_SECOND)]
+    typing_status_per_second: u32,
     /// MiB the database may grow to; past it, writes answer 507 (0: the disk's size).
     #[arg(long, env = "AZUMA_MAX_DATABASE_MIB", default_value_t = 0)]
     max_database_mib: u64,
@@ -236,6 +246,9 @@ fn serve(args: ServeArgs) -> Result<(), Failure> {
     }
     config.channels_per_hour = args.channels_per_hour;
     config.channels_per_user = args.channels_per_user;
+    config.searches_per_minute = args.searches_per_minute;
+    config.edits_per_minute = args.edits_per_minute;
+    config.typing_status_per_second = args.typing_status_per_second;
     config.max_database_bytes = args.max_database_mib.saturating_mul(1 << 20);
     tokio::runtime::Runtime::new()?.block_on(async {
         let server = Server::bind(config).await?;

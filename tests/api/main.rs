@@ -1,6 +1,7 @@
 //! Black-box tests: real servers on 127.0.0.1:0 with temporary databases,
 //! driven over real HTTP like a client would.
 
+mod abuse;
 mod binary;
 mod browser;
 mod channel;

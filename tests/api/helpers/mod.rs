@@ -53,6 +53,9 @@ impl TestServer {
         config.http.per_address = 0;
         config.channels_per_hour = 0;
         config.channels_per_user = 0;
+        config.searches_per_minute = 0;
+        config.edits_per_minute = 0;
+        config.typing_status_per_second = 0;
         adjust(&mut config);
         let clock = config.clock.clone();
         let server = Server::bind(config).await.expect("server starts");
