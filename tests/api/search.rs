@@ -224,3 +224,69 @@ async fn malformed_and_unknown_search_parameters() {
     unauthenticated.assert_error(401, "UNAUTHORIZED");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_database_of_schema_6_gets_its_index_rebuilt_with_channels() {
+    // Two channels, a message each with the same words, and a tombstone
+    // holding the highest seq.
+    let dir = tempfile::tempdir().unwrap();
+    let old = crate::helpers::old_database(dir.path(), 6);
+    let hash = crate::helpers::stored_hash("pw").await;
+    let user = uuid::Uuid::new_v4();
+    let channels = [uuid::Uuid::new_v4(), uuid::Uuid::new_v4()];
+    old.execute(
+        "INSERT INTO users (id, name, name_key, password, created_at) VALUES (?1, 'old', 'old', ?2, 1)",
+        rusqlite::params![user, hash],
+    )
+    .unwrap();
+    for (seq, channel) in (1_i64..).zip(&channels) {
+        old.execute(
+            "INSERT INTO channel_rows (seq, id, name, owner, created_at) VALUES (?1, ?2, 'c', ?3, 2)",
+            rusqlite::params![seq, channel, user],
+        )
+        .unwrap();
+        old.execute(
+            "INSERT INTO messages (seq, id, channel, author, content, created_at)
+             VALUES (?1, ?2, ?3, ?4, 'kept words', ?1)",
+            rusqlite::params![seq, uuid::Uuid::new_v4(), seq, user],
+        )
+        .unwrap();
+    }
+    old.execute(
+        "INSERT INTO message_tombstones (seq, id, channel) VALUES (9, ?1, 2)",
+        [uuid::Uuid::new_v4()],
+    )
+    .unwrap();
+    drop(old);
+
+    let server = crate::helpers::Binary::start(dir.path(), &["--database", "old.db"]).await;
+    let login = json!({"name": "old", "password": "pw"});
+    let token = server
+        .call(Method::POST, "/user/login", None, Some(login))
+        .await
+        .token();
+    let path = format!("/message/search?q=kept&channel={}", channels[0]);
+    let found = server.call(Method::GET, &path, Some(&token), None).await;
+    let found = found
+        .assert_json(200)
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["channel"], json!(channels[0]));
+    let everywhere = server
+        .call(Method::GET, "/message/search?q=words", Some(&token), None)
+        .await;
+    assert_eq!(
+        everywhere.assert_json(200).as_array().map(Vec::len),
+        Some(2)
+    );
+    drop(server);
+    let db = rusqlite::Connection::open(dir.path().join("old.db")).unwrap();
+    let high: i64 = db
+        .query_row("SELECT value FROM meta WHERE key = 'seq_high'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(high, 9, "the tombstone's seq is the high-water mark");
+}
