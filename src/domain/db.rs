@@ -306,6 +306,40 @@ mod tests {
         assert_eq!(latest_version(), steps.len() as i64);
     }
 
+    /// SHA-256 of each migration as shipped (trailing blank lines aside). A
+    /// database that has run one never runs it again: an edit would reach
+    /// new databases only, and the two would differ for good.
+    const SHIPPED: [&str; 7] = [
+        "af42e9dc27e26deb5a5f4f76551b92a40abe066a7f3e80561caa91b7b1b3a9b2",
+        "07db1ec3d50973480bb8c8b17d4fe6790a4845bb02ff9d6edb7cc4e367d0fa74",
+        "4775d09dd79ec2fd2ffa70a7c94893b0a2f1d4581365e075fd91aff178d16af5",
+        "51b21ae57e990625965e2f8ebef37935a1079299927b6f33d81fa91f237f1ce6",
+        "4fa017b302442cd397573b037cea4e3f644aa17c50620f560a1310cae83dd2c1",
+        "ca18da8bfa64afe3b7293d1c485f3d54659a22ae931728019f956bf489811a45",
+        "517bf901d35649c34083b4c9221dcd731176a7b9f5692fb96ec5341974872bb2",
+    ];
+
+    #[test]
+    fn shipped_migrations_are_never_edited() {
+        use sha2::{Digest, Sha256};
+        let steps = migrations(SCHEMA);
+        for (step, shipped) in steps.iter().zip(SHIPPED) {
+            let digest = Sha256::digest(step.sql.trim_end().as_bytes());
+            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(
+                hex, shipped,
+                "migration {} was edited after it shipped: change the schema \
+                 with a new migration instead",
+                step.version
+            );
+        }
+        assert_eq!(
+            steps.len(),
+            SHIPPED.len(),
+            "a new migration: add its digest to SHIPPED when it ships"
+        );
+    }
+
     #[test]
     fn splits_sections_exactly() {
         let steps = migrations("-- head\n-- migration 1: a\nA;\n-- migration 2: b\nB;\n");

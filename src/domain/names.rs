@@ -1,5 +1,5 @@
-//! Input that can only hold valid values: each type checks API.md's limits
-//! once, where it is built (from JSON through serde, or from the command
+//! Input that can only hold valid values: each type checks the limits of
+//! docs/API.md once, where it is built (from JSON through serde, or from the command
 //! line), and every layer after that takes the type, not a `String`.
 
 use std::fmt;
@@ -24,7 +24,7 @@ fn invalid<T>(why: impl Into<String>) -> Result<T, Invalid> {
     Err(Invalid(why.into()))
 }
 
-/// The most bytes a password may have (API.md's Limits, which the OpenAPI
+/// The most bytes a password may have (docs/API.md, Limits, which the OpenAPI
 /// document states from these).
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 /// The most characters a channel's name may have, after trimming.
@@ -34,7 +34,7 @@ pub const MAX_DESCRIPTION: usize = 1024;
 /// The most characters a message may have.
 pub const MAX_CONTENT: usize = 4000;
 
-/// A user's name as API.md's Limits say: 1–64 characters after NFC, no
+/// A user's name as docs/API.md's Limits say: 1–64 characters after NFC, no
 /// control, format or invisible characters, no leading or trailing
 /// whitespace, one script. Held in NFC, with its uniqueness key.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]

@@ -1,4 +1,4 @@
-//! The Unicode rules behind names (API.md, Limits): user names are NFC,
+//! The Unicode rules behind names (docs/API.md, Limits): user names are NFC,
 //! visible, of one script (UTS #39 "highly restrictive") and unique by the
 //! confusable skeleton of their case folding; channel text has no control
 //! or format characters.

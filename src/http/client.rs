@@ -1,6 +1,6 @@
 //! Who the client is: the connection's peer, unless the peer is a trusted
 //! reverse proxy; then the rightmost address of `X-Forwarded-For` that is
-//! not itself a trusted proxy (API.md, Client addresses). Headers from
+//! not itself a trusted proxy (docs/API.md, Client addresses). Headers from
 //! anyone else are ignored, so no client can choose its own address.
 
 use std::fmt;

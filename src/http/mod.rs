@@ -12,5 +12,5 @@ pub mod per_address;
 pub mod server;
 pub mod tls;
 
-/// The largest request body accepted, in bytes (API.md: 64 KiB).
+/// The largest request body accepted, in bytes (docs/API.md: 64 KiB).
 pub const MAX_BODY: usize = 64 * 1024;

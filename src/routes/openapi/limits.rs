@@ -1,5 +1,5 @@
 //! The schemas of the types that only hold valid input: the limits of
-//! API.md, stated from the same constants the types check.
+//! docs/API.md, stated from the same constants the types check.
 
 use std::borrow::Cow;
 
