@@ -7,7 +7,7 @@
 //! shutdown. It speaks HTTP/1.1 only, and bounds what one client can hold:
 //! deadlines for the headers (from the accept, and between requests) and
 //! for each body, a header block limit, and a cap on open connections per
-//! address.
+//! address. hyper's own refusals get the API's JSON (`parse_errors`).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -32,12 +32,11 @@ use warp::reply::Response;
 use super::body::{BoxError, Tracked};
 use super::client::{self, Cidr};
 use super::error::ApiError;
+use super::parse_errors::{Exchanges, ParseErrors, counted};
 use super::per_address::{Held, PerAddress, refuse};
 use super::tls::Tls;
 use crate::sync::lock;
 
-/// The largest request line plus header block, in bytes: over it, 431.
-const MAX_HEADER_BYTES: usize = 64 * 1024;
 /// Refusals being written at once; past this, a connection over its
 /// address's cap is just dropped.
 const MAX_REFUSING: usize = 256;
@@ -93,7 +92,8 @@ pub async fn serve(
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(options.header_timeout)
-        .max_header_size(MAX_HEADER_BYTES);
+        .max_header_size(super::MAX_HEADER_BYTES)
+        .max_headers(super::MAX_HEADERS);
     // Each connection task holds a receiver until its connection is done.
     let (stop, _) = watch::channel(());
     let per_address = PerAddress::default();
@@ -136,6 +136,7 @@ pub async fn serve(
             continue;
         };
         let service = service(routes.clone(), peer, held, &options, trusted.clone());
+        let service = counted(service);
         let (http, stop) = (http.clone(), stop.subscribe());
         match &tls {
             None => drop(tokio::spawn(connection(stream, http, service, stop, peer))),
@@ -164,7 +165,7 @@ pub async fn serve(
 async fn connection<I, S>(
     io: I,
     http: http1::Builder,
-    service: S,
+    (service, exchanges): (S, Arc<Exchanges>),
     mut stop: watch::Receiver<()>,
     peer: SocketAddr,
 ) where
@@ -175,7 +176,7 @@ async fn connection<I, S>(
     <S::ResBody as Body>::Error: Into<BoxError>,
 {
     let connection = http
-        .serve_connection(TokioIo::new(io), service)
+        .serve_connection(TokioIo::new(ParseErrors::new(io, exchanges)), service)
         .with_upgrades();
     let mut connection = std::pin::pin!(connection);
     let ended = tokio::select! {

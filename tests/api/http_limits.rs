@@ -1,0 +1,95 @@
+//! What the HTTP layer answers before (or beside) any route: the requests
+//! hyper refuses itself still get the API's JSON error.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use crate::helpers::TestServer;
+
+/// Sends `bytes` on a fresh connection and reads until the server closes
+/// it (or 5 s pass).
+async fn until_closed(base: &str, bytes: &[u8]) -> String {
+    let mut stream = TcpStream::connect(base.trim_start_matches("http://"))
+        .await
+        .expect("connect");
+    // The server may answer and close before it has read everything.
+    let _ = stream.write_all(bytes).await;
+    let mut answer = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut buf = [0u8; 4096];
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) => break,
+            Ok(Ok(n)) => answer.extend_from_slice(&buf[..n]),
+            Err(_) => panic!("still open after 5 s: {}", String::from_utf8_lossy(&answer)),
+        }
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// Asserts that `answer` (one raw HTTP response, the last on its
+/// connection) is the API's JSON error with this status and code.
+#[track_caller]
+pub(crate) fn assert_raw_error(answer: &str, status: u16, code: &str) {
+    let (head, body) = answer.split_once("\r\n\r\n").expect("a whole head");
+    assert!(head.starts_with(&format!("HTTP/1.1 {status} ")), "{answer}");
+    let head = head.to_ascii_lowercase();
+    assert!(
+        head.contains("\r\ncontent-type: application/json\r\n"),
+        "{answer}"
+    );
+    assert!(
+        head.contains(&format!("\r\ncontent-length: {}\r\n", body.len())),
+        "{answer}"
+    );
+    let body: Value = serde_json::from_str(body).expect("a JSON body");
+    assert_eq!(body["message"], code, "{answer}");
+    let fields = body.as_object().expect("an object");
+    assert!(
+        fields.keys().all(|k| k == "message" || k == "detail"),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn headers_hyper_refuses_as_too_large_get_the_json_431() {
+    let server = TestServer::start().await;
+    let big = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nX-Filler: {}\r\n\r\n",
+        "a".repeat(70_000)
+    );
+    let many: String = (0..150).map(|i| format!("X-{i}: v\r\n")).collect();
+    let many = format!("GET / HTTP/1.1\r\nHost: x\r\n{many}\r\n");
+    for request in [big, many] {
+        let answer = until_closed(&server.base, request.as_bytes()).await;
+        assert_raw_error(&answer, 431, "REQUEST_HEADER_FIELDS_TOO_LARGE");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn requests_hyper_cannot_parse_get_the_json_400() {
+    let server = TestServer::start().await;
+    for request in [
+        &b"GARBAGE\r\n\r\n"[..],
+        b"GET / HTTP/1.1\r\nBad Header Line\r\n\r\n",
+        b"GET /a b c HTTP/1.1\r\nHost: x\r\n\r\n",
+    ] {
+        let answer = until_closed(&server.base, request).await;
+        assert_raw_error(&answer, 400, "BAD_REQUEST");
+    }
+    // After an answer on the same connection, too.
+    let answer = until_closed(
+        &server.base,
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGARBAGE\r\n\r\n",
+    )
+    .await;
+    let second = answer.find("HTTP/1.1 400").expect("a second answer");
+    assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+    assert_raw_error(&answer[second..], 400, "BAD_REQUEST");
+    server.stop().await;
+}
