@@ -5,6 +5,7 @@ pub mod asset;
 pub mod body;
 pub mod client;
 pub mod cors;
+pub mod deadline;
 pub mod error;
 pub mod filters;
 pub mod json;

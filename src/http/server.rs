@@ -5,9 +5,9 @@
 //! handler answered as the API's 500, `Connection: close` when a request
 //! body was left unread, and a bounded wait for requests in flight at
 //! shutdown. It speaks HTTP/1.1 only, and bounds what one client can hold:
-//! deadlines for the headers (from the accept, and between requests) and
-//! for each body, a header block limit, and a cap on open connections per
-//! address. hyper's own refusals get the API's JSON (`parse_errors`).
+//! deadlines for the headers (from the accept, and between requests), each
+//! body and each write, a header block limit, and a cap on open connections
+//! per address. hyper's own refusals get the API's JSON (`parse_errors`).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -31,6 +31,7 @@ use warp::reply::Response;
 
 use super::body::{BoxError, Tracked};
 use super::client::{self, Cidr};
+use super::deadline::Deadline;
 use super::error::ApiError;
 use super::parse_errors::{Exchanges, ParseErrors, counted};
 use super::per_address::{Held, PerAddress, refuse};
@@ -48,6 +49,7 @@ pub struct Options {
     /// A client must send a request's line and headers within this, from
     /// the accept for the first request and from the end of the previous
     /// response for the next (so it is also the keep-alive idle timeout).
+    /// A write the client leaves waiting this long closes the connection.
     pub header_timeout: Duration,
     /// A request's body must have arrived this long after its headers.
     pub body_timeout: Duration,
@@ -135,6 +137,7 @@ pub async fn serve(
             }
             continue;
         };
+        let stream = Deadline::new(stream, options.header_timeout);
         let service = service(routes.clone(), peer, held, &options, trusted.clone());
         let service = counted(service);
         let (http, stop) = (http.clone(), stop.subscribe());

@@ -1,11 +1,12 @@
-//! What the HTTP layer answers before (or beside) any route: the requests
-//! hyper refuses itself still get the API's JSON error.
+//! What the HTTP layer answers before (or beside) any route: a client that
+//! never reads is let go, and the requests hyper refuses itself still get
+//! the API's JSON error.
 
 use std::time::Duration;
 
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::Instant;
 
 use crate::helpers::TestServer;
@@ -53,6 +54,42 @@ pub(crate) fn assert_raw_error(answer: &str, status: u16, code: &str) {
         fields.keys().all(|k| k == "message" || k == "detail"),
         "{answer}"
     );
+}
+
+#[tokio::test]
+async fn a_client_that_never_reads_is_closed_at_the_write_deadline() {
+    // 10 MB of answers, more than any socket buffers hold (Linux's send
+    // buffer grows to 4 MB at most).
+    const PIPELINED: usize = 200;
+    let server =
+        TestServer::start_with(|c| c.http.header_timeout = Duration::from_millis(500)).await;
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let addr = server.base.trim_start_matches("http://").parse().unwrap();
+    let mut stream = socket.connect(addr).await.unwrap();
+    // About 50 KB each.
+    let request = b"GET /openapi.json HTTP/1.1\r\nHost: x\r\nAccept-Encoding: identity\r\n\r\n";
+    stream.write_all(&request.repeat(PIPELINED)).await.unwrap();
+    // Reading nothing, well past the deadline; then what was sent by then.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut received = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) => break,
+            Ok(Ok(n)) => received.extend_from_slice(&buf[..n]),
+            Err(_) => panic!("still open 20 s after the deadline"),
+        }
+    }
+    let head = b"HTTP/1.1 200 OK\r\n";
+    let answered = received.windows(head.len()).filter(|w| w == head).count();
+    assert!(
+        answered < PIPELINED,
+        "all {answered} answers were sent to a client that did not read"
+    );
+    server.stop().await;
 }
 
 #[tokio::test]
