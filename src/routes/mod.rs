@@ -87,7 +87,13 @@ pub fn api(app: &App, cors_origins: &[String]) -> BoxedFilter<(Response,)> {
             .map(Reply::into_response)
             .recover(error::recover)
             .unify()
-            .map(|reply| warp::reply::with_header(reply, "vary", "origin").into_response())
+            .map(|mut response: Response| {
+                // Added to what the answer varies with already, not in its place.
+                response
+                    .headers_mut()
+                    .append(header::VARY, HeaderValue::from_static("origin"));
+                response
+            })
             .boxed(),
         None => api.boxed(),
     }

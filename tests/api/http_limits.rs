@@ -1,9 +1,10 @@
 //! What the HTTP layer answers before (or beside) any route: a client that
-//! never reads is let go, and the requests hyper refuses itself still get
-//! the API's JSON error.
+//! never reads is let go, the requests hyper refuses itself still get the
+//! API's JSON error, and caches get what they need to tell answers apart.
 
 use std::time::Duration;
 
+use reqwest::header::HeaderMap;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -129,4 +130,87 @@ async fn requests_hyper_cannot_parse_get_the_json_400() {
     assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
     assert_raw_error(&answer[second..], 400, "BAD_REQUEST");
     server.stop().await;
+}
+
+/// The tokens of every `Vary` header, lowercased.
+fn vary(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all("vary")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().to_ascii_lowercase())
+        .collect()
+}
+
+#[tokio::test]
+async fn gzip_and_plain_files_have_their_own_etags() {
+    let server = TestServer::start().await;
+    let get = |encoding: &'static str, held: Option<String>| {
+        let mut request = server
+            .client
+            .get(server.url("/app/"))
+            .header("accept-encoding", encoding);
+        if let Some(held) = held {
+            request = request.header("if-none-match", held);
+        }
+        request.send()
+    };
+    let plain = get("identity", None).await.unwrap();
+    let zipped = get("gzip", None).await.unwrap();
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
+    let tag = |r: &reqwest::Response| r.headers()["etag"].to_str().unwrap().to_owned();
+    let (plain_tag, zipped_tag) = (tag(&plain), tag(&zipped));
+    assert_ne!(plain_tag, zipped_tag, "one tag for two bodies");
+    for (encoding, held, status) in [
+        ("identity", &plain_tag, 304),
+        ("gzip", &zipped_tag, 304),
+        ("identity", &zipped_tag, 200),
+        ("gzip", &plain_tag, 200),
+    ] {
+        let again = get(encoding, Some(held.clone())).await.unwrap();
+        assert_eq!(again.status(), status, "{encoding} holding {held}");
+        assert!(vary(again.headers()).contains(&"accept-encoding".into()));
+        let own = if encoding == "gzip" {
+            &zipped_tag
+        } else {
+            &plain_tag
+        };
+        assert_eq!(&tag(&again), own, "{encoding} holding {held}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_index_varies_with_accept_cors_or_not() {
+    for cors in [false, true] {
+        let server = TestServer::start_with(|c| {
+            if cors {
+                c.cors_origins = vec!["http://localhost:5173".into()];
+            }
+        })
+        .await;
+        let no_redirects = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .build()
+            .unwrap();
+        for (accept, status) in [("text/html", 303), ("application/json", 200)] {
+            let sent = no_redirects
+                .get(server.url("/"))
+                .header("accept", accept)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(sent.status(), status);
+            let vary = vary(sent.headers());
+            assert!(vary.contains(&"accept".into()), "{accept}: {vary:?}");
+            assert_eq!(vary.contains(&"origin".into()), cors, "{vary:?}");
+        }
+        let page = server.client.get(server.url("/app/")).send().await.unwrap();
+        let vary = vary(page.headers());
+        assert!(vary.contains(&"accept-encoding".into()), "{vary:?}");
+        assert_eq!(vary.contains(&"origin".into()), cors, "{vary:?}");
+        server.stop().await;
+    }
 }
