@@ -9,6 +9,7 @@ pub mod deadline;
 pub mod error;
 pub mod filters;
 pub mod json;
+pub mod local_only;
 pub mod parse_errors;
 pub mod per_address;
 pub mod server;
