@@ -76,6 +76,10 @@ pub struct Config {
     pub prune_interval: Duration,
     /// Origins allowed by CORS (see [`crate::cors::parse_origin`]); empty for none.
     pub cors_origins: Vec<String>,
+    /// Serve this machine only (`azuma dev`): CORS for pages on loopback
+    /// origins instead of `cors_origins`, and requests to any other `Host`
+    /// refused, so that no website can drive the server.
+    pub local_only: bool,
     /// Cost of new password hashes.
     pub scrypt: scrypt::Params,
     /// The clock sessions expire by.
@@ -120,6 +124,7 @@ impl Config {
             database: database.into(),
             prune_interval: defaults::PRUNE_INTERVAL,
             cors_origins: Vec::new(),
+            local_only: false,
             scrypt: password::default_params(),
             clock: Clock::default(),
             realtime: Limits::default(),

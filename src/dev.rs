@@ -1,6 +1,7 @@
 //! `azuma dev`: a throwaway server to try a client against, in one
-//! command: loopback only, a temporary database removed on exit, CORS open
-//! to any origin, and demo accounts and channels with a short conversation.
+//! command: loopback only (its names, and CORS for pages on this machine),
+//! a temporary database removed on exit, and demo accounts and channels
+//! with a short conversation.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -100,7 +101,8 @@ async fn serve(
 ) -> Result<(), DevError> {
     let mut config = Config::new(dir.join("azuma.db"));
     config.listen = listen;
-    config.cors_origins = vec!["*".into()];
+    // Its password is public: no website may drive it (http/local_only.rs).
+    config.local_only = true;
     // Throwaway data: a cheap hash and no fsync per commit (a crash loses
     // a database that is deleted anyway), so the demo costs nothing to seed.
     config.scrypt = crate::password::params(4, 8, 1).map_err(DevError::Seed)?;
@@ -182,7 +184,7 @@ fn summary(addr: SocketAddr, database: &std::path::Path) -> String {
         format!("  Websocket  ws://{addr}/init_ws"),
         format!("  Accounts   alice and bob, password \"{PASSWORD}\""),
         "  Channels   general and random, with a short conversation".to_owned(),
-        "  CORS       any origin".to_owned(),
+        "  CORS       pages on localhost, 127.0.0.1 or [::1], any port".to_owned(),
         format!("  Database   {}", database.display()),
         String::new(),
         "Log in, then list the channels with the token:".to_owned(),

@@ -182,7 +182,7 @@ impl Server {
         };
         http::server::serve(
             self.listener,
-            routes::api(&self.app, &self.config.cors_origins),
+            routes::api(&self.app, &self.config.cors_origins, self.config.local_only),
             self.config.http.clone(),
             self.tls.clone(),
             shutdown,

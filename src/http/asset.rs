@@ -1,6 +1,9 @@
 //! A file embedded in the binary, served the way browsers cache best: a
 //! strong `ETag` (a `304` to a matching `If-None-Match`), and gzip when the
-//! client accepts it (gzipped at build time, by `build.rs`).
+//! client accepts it (gzipped at build time, by `build.rs`). The gzipped
+//! body is another representation, so it has a tag of its own: a strong
+//! tag promises the same bytes, and a cache (or a `Range` request) that
+//! took one body for the other would be handed the wrong ones.
 
 use sha2::{Digest, Sha256};
 use warp::http::{HeaderValue, StatusCode, header};
@@ -13,21 +16,27 @@ pub struct Asset {
     gzip: Option<&'static [u8]>,
     content_type: &'static str,
     etag: HeaderValue,
+    /// The gzipped body's tag: the plain one with `-gzip` inside the quotes.
+    gzip_etag: HeaderValue,
 }
 
 impl Asset {
-    /// `body`, its gzipped form `gzip`, and its hash for the `ETag`.
+    /// `body`, its gzipped form `gzip`, and its hash for the `ETag`s.
     pub fn new(body: &'static [u8], gzip: &'static [u8], content_type: &'static str) -> Asset {
         let digest = Sha256::digest(body);
         let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
-        let etag = HeaderValue::from_str(&format!("\"{hex}\""))
-            .unwrap_or_else(|_| HeaderValue::from_static("\"0\""));
+        // Hex digits only: always a valid header value.
+        let tag = |suffix| {
+            HeaderValue::from_str(&format!("\"{hex}{suffix}\""))
+                .unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
+        };
         let gzip = Some(gzip).filter(|gzip| gzip.len() < body.len());
         Asset {
             body,
             gzip,
             content_type,
-            etag,
+            etag: tag(""),
+            gzip_etag: tag("-gzip"),
         }
     }
 
@@ -36,11 +45,18 @@ impl Asset {
     /// gzipped if the client takes gzip. Caches may keep it, but must ask
     /// again before each use (`no-cache`): a new binary may bring new files.
     pub fn reply(&self, if_none_match: Option<&str>, accept_encoding: Option<&str>) -> Response {
-        let fresh = if_none_match.is_some_and(|tags| matches(tags, &self.etag));
         let gzip = self
             .gzip
             .as_ref()
             .filter(|_| accept_encoding.is_some_and(accepts_gzip));
+        // The tag of the body this client would get: a copy of the other
+        // body is not fresh for it.
+        let etag = if gzip.is_some() {
+            &self.gzip_etag
+        } else {
+            &self.etag
+        };
+        let fresh = if_none_match.is_some_and(|tags| matches(tags, etag));
         let mut response = match (fresh, gzip) {
             (true, _) => {
                 let mut response = Response::new(Vec::new().into());
@@ -57,7 +73,7 @@ impl Asset {
             (false, None) => Response::new(self.body.into()),
         };
         let headers = response.headers_mut();
-        headers.insert(header::ETAG, self.etag.clone());
+        headers.insert(header::ETAG, etag.clone());
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
         if !fresh {

@@ -6,11 +6,11 @@ use std::borrow::Cow;
 use std::convert::Infallible;
 
 use serde::Serialize;
+use warp::Rejection;
 use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::Response;
-use warp::{Rejection, Reply};
 
-use super::MAX_BODY;
+use super::{MAX_BODY, MAX_HEADER_BYTES, MAX_HEADERS};
 use crate::auth::password::HashError;
 use crate::domain::error::{Cause, Refusal, StoreError, cause, chain};
 use crate::domain::names::Invalid;
@@ -34,6 +34,8 @@ pub enum ApiError {
     AlreadyExists(String),
     /// 413: the body is over the limit.
     PayloadTooLarge,
+    /// 431: the request line and headers are over the limits.
+    HeadersTooLarge,
     /// 429: too many failed attempts; try again after this long.
     TooManyRequests(std::time::Duration),
     /// 503: the database is busy past its timeout, or the server is stopping.
@@ -120,6 +122,7 @@ pub enum Code {
     RequestTimeout,
     AlreadyExists,
     PayloadTooLarge,
+    RequestHeaderFieldsTooLarge,
     TooManyRequests,
     InternalServerError,
     ServiceUnavailable,
@@ -147,6 +150,10 @@ impl ApiError {
             ApiError::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, Code::RequestTimeout),
             ApiError::AlreadyExists(_) => (StatusCode::CONFLICT, Code::AlreadyExists),
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, Code::PayloadTooLarge),
+            ApiError::HeadersTooLarge => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                Code::RequestHeaderFieldsTooLarge,
+            ),
             ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, Code::TooManyRequests),
             ApiError::Unavailable(_) | ApiError::Overloaded(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, Code::ServiceUnavailable)
@@ -171,6 +178,15 @@ impl ApiError {
             ApiError::PayloadTooLarge => {
                 return Some(
                     format!("request bodies are limited to {} KiB", MAX_BODY / 1024).into(),
+                );
+            }
+            ApiError::HeadersTooLarge => {
+                return Some(
+                    format!(
+                        "the request line and headers are limited to {} KiB and {MAX_HEADERS} fields",
+                        MAX_HEADER_BYTES / 1024
+                    )
+                    .into(),
                 );
             }
             ApiError::TooManyRequests(_) => "too many requests; see Retry-After",
@@ -201,18 +217,29 @@ impl ApiError {
         }
     }
 
-    /// The response, logging the cause of a server-side failure.
-    pub fn to_response(&self) -> Response {
-        self.log();
+    /// The status and the JSON body, for an answer written without warp.
+    pub fn json(&self) -> (StatusCode, Vec<u8>) {
         let (status, message) = self.status_and_code();
         let detail = self.detail();
         let body = ErrorBody {
             message,
             detail: detail.as_deref(),
         };
-        let mut response =
-            warp::reply::with_status(warp::reply::json(&body), status).into_response();
+        // A code and a string: serialising them cannot fail.
+        (status, serde_json::to_vec(&body).unwrap_or_default())
+    }
+
+    /// The response, logging the cause of a server-side failure.
+    pub fn to_response(&self) -> Response {
+        self.log();
+        let (status, body) = self.json();
+        let mut response = Response::new(body.into());
+        *response.status_mut() = status;
         let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         match self {
             ApiError::Unauthorized => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

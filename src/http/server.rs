@@ -5,9 +5,9 @@
 //! handler answered as the API's 500, `Connection: close` when a request
 //! body was left unread, and a bounded wait for requests in flight at
 //! shutdown. It speaks HTTP/1.1 only, and bounds what one client can hold:
-//! deadlines for the headers (from the accept, and between requests) and
-//! for each body, a header block limit, and a cap on open connections per
-//! address.
+//! deadlines for the headers (from the accept, and between requests), each
+//! body and each write, a header block limit, and a cap on open connections
+//! per address. hyper's own refusals get the API's JSON (`parse_errors`).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -31,13 +31,13 @@ use warp::reply::Response;
 
 use super::body::{BoxError, Tracked};
 use super::client::{self, Cidr};
+use super::deadline::Deadline;
 use super::error::ApiError;
+use super::parse_errors::{Exchanges, ParseErrors, counted};
 use super::per_address::{Held, PerAddress, refuse};
 use super::tls::Tls;
 use crate::sync::lock;
 
-/// The largest request line plus header block, in bytes: over it, 431.
-const MAX_HEADER_BYTES: usize = 64 * 1024;
 /// Refusals being written at once; past this, a connection over its
 /// address's cap is just dropped.
 const MAX_REFUSING: usize = 256;
@@ -49,6 +49,7 @@ pub struct Options {
     /// A client must send a request's line and headers within this, from
     /// the accept for the first request and from the end of the previous
     /// response for the next (so it is also the keep-alive idle timeout).
+    /// A write the client leaves waiting this long closes the connection.
     pub header_timeout: Duration,
     /// A request's body must have arrived this long after its headers.
     pub body_timeout: Duration,
@@ -93,7 +94,8 @@ pub async fn serve(
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(options.header_timeout)
-        .max_header_size(MAX_HEADER_BYTES);
+        .max_header_size(super::MAX_HEADER_BYTES)
+        .max_headers(super::MAX_HEADERS);
     // Each connection task holds a receiver until its connection is done.
     let (stop, _) = watch::channel(());
     let per_address = PerAddress::default();
@@ -135,7 +137,9 @@ pub async fn serve(
             }
             continue;
         };
+        let stream = Deadline::new(stream, options.header_timeout);
         let service = service(routes.clone(), peer, held, &options, trusted.clone());
+        let service = counted(service);
         let (http, stop) = (http.clone(), stop.subscribe());
         match &tls {
             None => drop(tokio::spawn(connection(stream, http, service, stop, peer))),
@@ -164,7 +168,7 @@ pub async fn serve(
 async fn connection<I, S>(
     io: I,
     http: http1::Builder,
-    service: S,
+    (service, exchanges): (S, Arc<Exchanges>),
     mut stop: watch::Receiver<()>,
     peer: SocketAddr,
 ) where
@@ -175,7 +179,7 @@ async fn connection<I, S>(
     <S::ResBody as Body>::Error: Into<BoxError>,
 {
     let connection = http
-        .serve_connection(TokioIo::new(io), service)
+        .serve_connection(TokioIo::new(ParseErrors::new(io, exchanges)), service)
         .with_upgrades();
     let mut connection = std::pin::pin!(connection);
     let ended = tokio::select! {

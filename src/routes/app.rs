@@ -118,7 +118,7 @@ fn conditions() -> impl Filter<Extract = (Conditions,), Error = Infallible> + Cl
         ("Accept-Encoding" = Option<String>, Header, description = "With `gzip`, the page is sent gzipped"),
     ),
     responses(
-        (status = 200, description = "The web client's page (`ETag`, `Cache-Control: no-cache`, `Vary: accept-encoding`)",
+        (status = 200, description = "The web client's page (`ETag`, one for the plain and one for the gzipped body; `Cache-Control: no-cache`, `Vary: accept-encoding`)",
             content_type = "text/html", body = String),
         (status = 304, description = "The client's copy (its `If-None-Match`) is current; no body"),
     ))]
@@ -134,7 +134,7 @@ fn page(conditions: Conditions) -> Response {
         ("Accept-Encoding" = Option<String>, Header, description = "With `gzip`, the file is sent gzipped"),
     ),
     responses(
-        (status = 200, description = "The file (`ETag`, `Cache-Control: no-cache`, `Vary: accept-encoding`)",
+        (status = 200, description = "The file (`ETag`, one for the plain and one for the gzipped body; `Cache-Control: no-cache`, `Vary: accept-encoding`)",
             content((String = "text/javascript"), (String = "text/css"), (String = "image/svg+xml"))),
         (status = 304, description = "The client's copy (its `If-None-Match`) is current; no body"),
         (status = 404, description = "No such file", body = crate::http::error::ErrorBody),

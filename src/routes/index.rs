@@ -53,19 +53,26 @@ pub(super) struct Health {
 /// What this server is.
 #[utoipa::path(get, operation_id = "index", path = "/", tag = "server", security(()),
     responses(
-        (status = 200, description = "The server's name, version, authors and license", body = Index),
-        (status = 303, description = "For a browser (an Accept that prefers text/html): the web client",
+        (status = 200, description = "The server's name, version, authors and license (`Vary: accept`)", body = Index),
+        (status = 303, description = "For a browser (an Accept that prefers text/html): the web client (`Vary: accept`)",
             headers(("Location" = String, description = "/app/"))),
     ))]
 pub(super) fn index(info: &Index, accept: Option<HeaderValue>) -> Response {
-    if accept.is_some_and(|a| a.to_str().is_ok_and(super::app::prefers_html)) {
+    let mut response = if accept.is_some_and(|a| a.to_str().is_ok_and(super::app::prefers_html)) {
         let mut response = StatusCode::SEE_OTHER.into_response();
         response
             .headers_mut()
             .insert(header::LOCATION, HeaderValue::from_static("/app/"));
-        return response;
-    }
-    json::reply(StatusCode::OK, info)
+        response
+    } else {
+        json::reply(StatusCode::OK, info)
+    };
+    // Either answer depends on Accept: a cache that kept one must not hand
+    // it to a client that asked for the other.
+    response
+        .headers_mut()
+        .append(header::VARY, HeaderValue::from_static("accept"));
+    response
 }
 
 /// Whether the database answers a query and takes a write.

@@ -36,11 +36,13 @@ use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::{Reply, Response};
 
 use crate::app::App;
-use crate::http::{cors, error};
+use crate::http::{cors, error, local_only};
 
-/// Every route, with CORS for `cors_origins` and errors as the API's JSON.
-/// (The access log is the server's: it knows the client's address.)
-pub fn api(app: &App, cors_origins: &[String]) -> BoxedFilter<(Response,)> {
+/// Every route, with CORS for `cors_origins` (or, `local_only`, for pages
+/// on this machine, and only for this machine's names) and errors as the
+/// API's JSON. (The access log is the server's: it knows the client's
+/// address.)
+pub fn api(app: &App, cors_origins: &[String], local_only: bool) -> BoxedFilter<(Response,)> {
     let api = index::routes(app)
         .or(user::routes(app))
         .unify()
@@ -78,17 +80,32 @@ pub fn api(app: &App, cors_origins: &[String]) -> BoxedFilter<(Response,)> {
             }
             response
         });
+    // Behind the guard, any origin that reaches CORS is one of this machine's.
+    let any = [String::from("*")];
+    let cors_origins = if local_only { &any[..] } else { cors_origins };
     // CORS wraps the recovered API so error responses carry its headers too;
     // its own refusals are recovered outside it.
-    match cors::filter(cors_origins) {
+    let api = match cors::filter(cors_origins) {
         // Every answer may depend on the origin: caches must key on it.
         Some(cors) => api
             .with(cors)
             .map(Reply::into_response)
             .recover(error::recover)
             .unify()
-            .map(|reply| warp::reply::with_header(reply, "vary", "origin").into_response())
+            .map(|mut response: Response| {
+                // Added to what the answer varies with already, not in its place.
+                response
+                    .headers_mut()
+                    .append(header::VARY, HeaderValue::from_static("origin"));
+                response
+            })
             .boxed(),
         None => api.boxed(),
+    };
+    if local_only {
+        let guarded = local_only::guard().and(api).recover(error::recover);
+        guarded.unify().boxed()
+    } else {
+        api
     }
 }

@@ -1,5 +1,5 @@
 //! `azuma dev`, through the real binary: the demo logs in and has history,
-//! CORS answers any origin, only loopback is served, and the temporary
+//! CORS answers pages on this machine, only loopback is served, and the temporary
 //! database is gone after SIGTERM.
 
 use std::path::PathBuf;
@@ -10,7 +10,8 @@ use reqwest::{Method, header};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::helpers::{binary, call_at, client};
+use crate::helpers::{binary, call_at, client, raw};
+use crate::http_limits::assert_raw_error;
 
 /// Reads the summary `azuma dev` prints: its base URL and database file.
 async fn summary(stdout: tokio::process::ChildStdout) -> (String, PathBuf) {
@@ -92,7 +93,7 @@ async fn dev_serves_a_demo_on_a_temporary_database_removed_on_exit() {
         }
     }
 
-    // CORS answers any origin, preflight included.
+    // CORS answers pages on this machine, preflight included.
     let origin = "http://localhost:5173";
     let preflight = http
         .request(Method::OPTIONS, format!("{base}/channel"))
@@ -113,13 +114,13 @@ async fn dev_serves_a_demo_on_a_temporary_database_removed_on_exit() {
     let listed = http
         .get(format!("{base}/channel"))
         .bearer_auth(&tokens[0])
-        .header(header::ORIGIN, "https://client.example")
+        .header(header::ORIGIN, "https://127.0.0.1:8443")
         .send()
         .await
         .unwrap();
     assert_eq!(
         listed.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
-        "https://client.example"
+        "https://127.0.0.1:8443"
     );
 
     let pid = child.id().expect("running").to_string();
@@ -155,3 +156,68 @@ async fn dev_refuses_to_listen_beyond_loopback() {
         assert!(stderr.contains("not a loopback address"), "{stderr}");
     }
 }
+
+/// Any website the developer visits could script `azuma dev` (its demo
+/// password is public): only pages served from this machine get CORS, and
+/// only loopback names are served, so a hostile name that resolves to
+/// 127.0.0.1 (DNS rebinding) is refused.
+#[tokio::test]
+async fn dev_answers_only_pages_and_names_on_this_machine() {
+    let cwd = tempfile::tempdir().unwrap();
+    let mut child = binary(cwd.path())
+        .args(["dev", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn azuma dev");
+    let (base, _) = summary(child.stdout.take().unwrap()).await;
+    let http = client();
+    let preflight = |origin: &'static str| {
+        http.request(Method::OPTIONS, format!("{base}/user/login"))
+            .header(header::ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+            .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
+            .send()
+    };
+    for origin in ["http://evil.example", "http://localhost.evil.example"] {
+        let refused = preflight(origin).await.unwrap();
+        let allowed = refused.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN);
+        assert_eq!(allowed, None, "{origin}");
+    }
+    for origin in [
+        "http://localhost:5173",
+        "http://127.0.0.1:3000",
+        "http://[::1]:8080",
+    ] {
+        let answered = preflight(origin).await.unwrap();
+        assert_eq!(answered.status(), 200, "{origin}");
+        assert_eq!(
+            answered.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+            origin
+        );
+    }
+
+    let port = base.rsplit(':').next().unwrap();
+    let get = |host: String| format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    for host in [
+        "evil.example",
+        "localhost.evil.example",
+        "127.0.0.1.evil.example",
+    ] {
+        let answer = raw(&base, get(format!("{host}:{port}")).as_bytes(), WAIT).await;
+        assert_raw_error(&answer, 403, "FORBIDDEN");
+    }
+    for host in [
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        format!("[::1]:{port}"),
+        "localhost".to_owned(),
+    ] {
+        let answer = raw(&base, get(host.clone()).as_bytes(), WAIT).await;
+        assert!(answer.starts_with("HTTP/1.1 200 "), "{host}: {answer}");
+    }
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+}
+
+const WAIT: Duration = Duration::from_secs(5);

@@ -13,6 +13,7 @@ mod full;
 mod fuzz;
 mod hardening;
 mod helpers;
+mod http_limits;
 mod index;
 mod message;
 mod nginx;

@@ -63,6 +63,10 @@ fn add_errors(operation: &mut Operation, writes: bool) {
             error("Too many requests or connections from this client; see Retry-After"),
         ),
         (
+            "431",
+            error("The request line and headers are over 64 KiB, or over 100 fields"),
+        ),
+        (
             "500",
             error("A failure on the server; its cause is logged, never sent"),
         ),
