@@ -30,33 +30,23 @@ pub fn log_to_stderr() -> std::io::Result<log::Guard> {
 /// soft limit is 1024, which 10,000 websockets would meet) and logs what
 /// that allows.
 pub fn raise_open_files() {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit only writes the struct it is given.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
-        let e = std::io::Error::last_os_error();
-        tracing::warn!(error = %e, "cannot read the open files limit");
-        return;
-    }
-    // Linux refuses more than its nr_open (2^20 by default), which an
-    // unlimited hard limit would ask for.
-    let wanted = limit.rlim_max.min(1 << 20);
-    if limit.rlim_cur < wanted {
-        let raised = libc::rlimit {
-            rlim_cur: wanted,
-            rlim_max: limit.rlim_max,
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    // `None` is unlimited. Linux refuses more than its nr_open (2^20 by
+    // default), which an unlimited hard limit would ask for.
+    let wanted = limit.maximum.unwrap_or(u64::MAX).min(1 << 20);
+    let mut open_files = limit.current.unwrap_or(u64::MAX);
+    if open_files < wanted {
+        let raised = Rlimit {
+            current: Some(wanted),
+            maximum: limit.maximum,
         };
-        // SAFETY: setrlimit only reads the struct it is given.
-        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
-            limit.rlim_cur = wanted;
+        match setrlimit(Resource::Nofile, raised) {
+            Ok(()) => open_files = wanted,
+            Err(e) => tracing::warn!(error = %e, "cannot raise the open files limit"),
         }
     }
     // The database, the log and the listener hold a few dozen.
-    // rlim_t is u32 on 32-bit ARM, u64 elsewhere.
-    #[allow(clippy::useless_conversion)]
-    let open_files = u64::from(limit.rlim_cur);
     tracing::info!(
         open_files,
         "about {} connections fit in the open files limit",

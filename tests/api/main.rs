@@ -1,5 +1,7 @@
 //! Black-box tests: real servers on 127.0.0.1:0 with temporary databases,
 //! driven over real HTTP like a client would.
+// A panic in a test is a failed test: unwrap and expect are how they say so.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod abuse;
 mod binary;

@@ -34,9 +34,10 @@ pub struct Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        if let Some(pid) = self.driver.id() {
-            // SAFETY: kill(2) with a process group id and a signal number.
-            unsafe { libc::kill(-(pid as i32), libc::SIGKILL) };
+        let group = self.driver.id().and_then(|pid| i32::try_from(pid).ok());
+        if let Some(group) = group.and_then(rustix::process::Pid::from_raw) {
+            // Chromedriver and the browsers it started: gone already is fine.
+            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
         }
     }
 }
