@@ -1,4 +1,4 @@
-//! One message's routes (issue 11): reading, editing and deleting it, who
+//! One message's routes: reading, editing and deleting it, who
 //! may, what the others hear, and cursors across deleted messages.
 
 use reqwest::Method;

@@ -1,4 +1,4 @@
-//! Hostile clients against the real binary (issue 15): a slowloris
+//! Hostile clients against the real binary: a slowloris
 //! trickling its headers, and a websocket barrage of broken frames. Each
 //! is bounded in connections, frames and time. Also faults of the machine:
 //! running out of file descriptors, a read-only database directory, a

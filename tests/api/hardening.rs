@@ -1,4 +1,4 @@
-//! Connections an attacker holds open (issue 16): HTTP/2, silence, stalled
+//! Connections an attacker holds open: HTTP/2, silence, stalled
 //! bodies, huge headers, too many connections; and websockets that outlive
 //! their session.
 

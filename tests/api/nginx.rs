@@ -1,4 +1,4 @@
-//! Through a real nginx (issue 13), configured with contrib/nginx's own
+//! Through a real nginx, configured with contrib/nginx's own
 //! files: the API, websockets that outlive nginx's default 60 s read
 //! timeout, and the throttle per real client. nginx is Debian's package;
 //! CI installs it, and elsewhere these tests say loudly that they skipped.

@@ -1,6 +1,7 @@
-//! `GET /openapi.json`: valid in shape, with every route of API.md, and
+//! `GET /openapi.json`: valid in shape, with every route of docs/API.md, and
 //! describing exactly what the server serves (probed, not assumed). Frames
-//! are checked against it wherever a test reads one (`helpers::ws`).
+//! are checked against it wherever a test reads one (`helpers::ws`), and
+//! docs/openapi.json is kept the same as the served document.
 
 use std::collections::BTreeSet;
 
@@ -9,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::TestServer;
 
-/// Every route API.md lists, as the document names them.
+/// Every route docs/API.md lists, as the document names them.
 const API_MD: &[(&str, &str)] = &[
     ("GET", "/"),
     ("GET", "/health"),
@@ -308,5 +309,25 @@ async fn bodies_must_be_json_objects() {
     assert_eq!(me.body["name"], "azuma");
     let channels = server.get("/channel", Some(&token)).await;
     assert_eq!(channels.body, json!([]));
+    server.stop().await;
+}
+
+/// docs/openapi.json, the committed copy, is the document as served: with
+/// `AZUMA_WRITE_OPENAPI=1` this test writes it anew.
+#[tokio::test]
+async fn the_committed_document_is_the_served_one() {
+    let server = TestServer::start().await;
+    let served = server.get("/openapi.json", None).await;
+    let pretty = serde_json::to_string_pretty(served.assert_json(200)).unwrap() + "\n";
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/openapi.json");
+    if std::env::var_os("AZUMA_WRITE_OPENAPI").is_some() {
+        std::fs::write(path, &pretty).unwrap();
+    }
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed == pretty,
+        "docs/openapi.json is not the served document: write it anew with \
+         AZUMA_WRITE_OPENAPI=1 cargo test --test api openapi::the_committed"
+    );
     server.stop().await;
 }

@@ -1,4 +1,4 @@
-//! Behind a reverse proxy (issue 13): only a trusted peer's
+//! Behind a reverse proxy: only a trusted peer's
 //! X-Forwarded-For names the client, for the throttle and the logs alike.
 
 use serde_json::json;

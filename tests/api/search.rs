@@ -1,4 +1,4 @@
-//! `GET /message/search` (issue 11): plain text only, whatever is typed.
+//! `GET /message/search`: plain text only, whatever is typed.
 
 use reqwest::Method;
 use serde_json::json;

@@ -1,4 +1,4 @@
-//! What an attacker could do (issue 16), each tried for real: concurrent
+//! What an attacker could do, each tried for real: concurrent
 //! guesses, floods of hashes and channels, look-alike names.
 
 use reqwest::Method;

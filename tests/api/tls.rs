@@ -1,4 +1,4 @@
-//! TLS on its own (issue 13): HTTPS and WSS from a throwaway CA's
+//! TLS on its own: HTTPS and WSS from a throwaway CA's
 //! certificate, replaced and reloaded on SIGHUP while a websocket stays
 //! open; pairs that cannot work refuse to start with one line.
 

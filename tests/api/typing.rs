@@ -1,5 +1,5 @@
-//! `Typing` frames (issue 11): relayed to others, throttled, never stored;
-//! and a database from before issue 11, migrated.
+//! `Typing` frames: relayed to others, throttled, never stored;
+//! and a database from before typing and search, migrated.
 
 use std::time::Duration;
 
@@ -72,7 +72,7 @@ async fn typing_errors() {
 }
 
 #[tokio::test]
-async fn a_database_from_before_issue_11_is_migrated_and_served() {
+async fn a_database_of_schema_4_is_migrated_and_served() {
     // Schema version 4, holding one account, a channel and its messages.
     let dir = tempfile::tempdir().unwrap();
     let old = crate::helpers::old_database(dir.path(), 4);

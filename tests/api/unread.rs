@@ -1,4 +1,4 @@
-//! Read markers and unread counts (issue 11).
+//! Read markers and unread counts.
 
 use reqwest::Method;
 use serde_json::{Value, json};

@@ -180,11 +180,11 @@ fn error(description: &str) -> Response {
         .content("application/json", content);
     if description.contains("Retry-After") {
         let seconds = HeaderBuilder::new()
-            .schema(
+            .schema(Some(
                 ObjectBuilder::new()
                     .schema_type(Type::Integer)
                     .minimum(Some(1)),
-            )
+            ))
             .description(Some("Seconds to wait"))
             .build();
         response = response.header("Retry-After", seconds);
