@@ -105,7 +105,11 @@ async fn serve(
     config.local_only = true;
     // Throwaway data: a cheap hash and no fsync per commit (a crash loses
     // a database that is deleted anyway), so the demo costs nothing to seed.
-    config.scrypt = crate::password::params(4, 8, 1).map_err(DevError::Seed)?;
+    config.scrypt = crate::config::ScryptCost {
+        log_n: 4,
+        r: 8,
+        p: 1,
+    };
     config.sync = crate::SyncMode::Normal;
     let server = Server::bind(config).await.map_err(DevError::Start)?;
     seed(&server).await.map_err(DevError::Seed)?;

@@ -26,7 +26,7 @@ mod writer;
 
 pub use auth::password;
 pub use auth::throttle::Policy as LoginThrottle;
-pub use config::{Config, defaults};
+pub use config::{Config, DatabaseFile, Registration, ScryptCost, Seconds, defaults};
 pub use domain::clock::{Clock, Timestamp};
 pub use domain::db::{OpenError, SyncMode};
 pub use domain::names;
@@ -56,6 +56,8 @@ pub enum StartError {
     Database(OpenError),
     /// The TLS certificate or key could not be used; why.
     Tls(String),
+    /// The scrypt cost is not one scrypt takes; why.
+    Scrypt(String),
 }
 
 impl fmt::Display for StartError {
@@ -63,7 +65,7 @@ impl fmt::Display for StartError {
         match self {
             StartError::Listen(addr, e) => write!(f, "cannot listen on {addr}: {e}"),
             StartError::Database(e) => e.fmt(f),
-            StartError::Tls(why) => f.write_str(why),
+            StartError::Tls(why) | StartError::Scrypt(why) => f.write_str(why),
         }
     }
 }
@@ -82,9 +84,10 @@ pub struct Server {
 impl Server {
     /// Binds the listening socket, then opens and migrates the database.
     pub async fn bind(config: Config) -> Result<Server, StartError> {
+        let scrypt = config.scrypt.params().map_err(StartError::Scrypt)?;
         // Before anything is bound or opened: a bad pair changes nothing.
         // Reading files blocks, so not on the async runtime.
-        let tls = match config.tls.clone() {
+        let tls = match config.tls() {
             Some(files) => {
                 let loaded = tokio::task::spawn_blocking(move || http::tls::Tls::load(files))
                     .await
@@ -99,10 +102,13 @@ impl Server {
         let local_addr = listener
             .local_addr()
             .map_err(|e| StartError::Listen(config.listen, e))?;
-        let (path, sync) = (config.database.clone(), config.sync);
-        let max_bytes = config.max_database_bytes;
+        let (path, sync) = (config.database.path.clone(), config.sync);
+        let max_bytes = config.max_database_bytes();
         let failed = |e: &dyn fmt::Display| {
-            StartError::Database(OpenError::Failed(config.database.clone(), e.to_string()))
+            StartError::Database(OpenError::Failed(
+                config.database.path.clone(),
+                e.to_string(),
+            ))
         };
         let (db, writer_conn) = tokio::task::spawn_blocking(move || {
             let db = domain::db::Db::open(&path, sync, max_bytes)?;
@@ -123,7 +129,7 @@ impl Server {
                 connections.clone(),
             ),
             db,
-            passwords: auth::password::Passwords::new(config.scrypt, config.hash_queue),
+            passwords: auth::password::Passwords::new(scrypt, config.hash_queue),
             clock: config.clock.clone(),
             hub,
             users: domain::user_cache::UserCache::default(),
@@ -132,7 +138,7 @@ impl Server {
             typing: realtime::typing::Typing::default(),
             connections,
             realtime: config.realtime.clone(),
-            registration_open: config.registration_open,
+            registration_open: config.registration == config::Registration::Open,
             throttle: auth::throttle::Throttle::new(config.login_throttle),
             channel_rate: per_period(config.channels_per_hour, Duration::from_secs(3600)),
             channels_per_user: config.channels_per_user,
@@ -166,12 +172,12 @@ impl Server {
         let scheme = if self.tls.is_some() { "https" } else { "http" };
         tracing::info!(
             address = %self.local_addr,
-            database = %self.config.database.display(),
+            database = %self.config.database.path.display(),
             "listening on {scheme}://{}",
             self.local_addr
         );
         let app = self.app.clone();
-        let interval = self.config.prune_interval;
+        let interval = self.config.prune_interval.0;
         let maintenance = tokio::spawn(async move {
             auth::maintain::maintain(&app.db, &app.sessions, &app.users, interval).await
         });

@@ -12,18 +12,37 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use super::rate::Rate;
-use crate::domain::clock::Timestamp;
+use crate::domain::clock::{Seconds, Timestamp};
+
+/// Failed logins from one address before it must wait (an account gets
+/// twice as many). Ten lets a household behind one address mistype now and
+/// then without noticing; a guessing script gets ten tries, then one per
+/// cooldown: two a minute, under three thousand a day.
+pub const LOGIN_ATTEMPTS: u32 = 10;
+/// After this long, each failed login is forgiven.
+pub const LOGIN_COOLDOWN: Seconds = Seconds::from_secs(30);
+/// Registrations and logins from one address per minute: a household
+/// behind one address signing in on every device at once stays under it;
+/// a script gets 30 tries a minute, and the failed-login budget still holds
+/// it to one guess per cooldown.
+pub const AUTH_PER_MINUTE: u32 = 30;
 
 /// How many attempts are let through, and how fast they are forgiven.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, clap::Args)]
 pub struct Policy {
-    /// Failed logins from one address before it is throttled; an account
-    /// gets twice as many, so that one address cannot lock it out alone.
+    /// Failed logins allowed from one address before it must wait (an account gets
+    /// twice as many).
+    #[arg(long = "login-attempts", env = "AZUMA_LOGIN_ATTEMPTS", default_value_t = LOGIN_ATTEMPTS,
+          value_name = "COUNT", value_parser = clap::value_parser!(u32).range(1..))]
     pub burst: u32,
-    /// Each failure is forgiven after this long.
-    pub cooldown: Duration,
-    /// Registrations and logins, successful or not, from one address per
-    /// minute; 0 lifts the limit.
+    /// Seconds after which each failed login is forgiven.
+    #[arg(long = "login-cooldown", env = "AZUMA_LOGIN_COOLDOWN", default_value_t = LOGIN_COOLDOWN,
+          value_name = "SECONDS")]
+    pub cooldown: Seconds,
+    /// Registrations and logins, successful or not, from one address per minute
+    /// (0: no limit).
+    #[arg(long = "auth-per-minute", env = "AZUMA_AUTH_PER_MINUTE",
+          default_value_t = AUTH_PER_MINUTE, value_name = "COUNT")]
     pub per_minute: u32,
 }
 
@@ -39,8 +58,8 @@ impl Throttle {
     pub fn new(policy: Policy) -> Throttle {
         let minute = Duration::from_secs(60);
         Throttle {
-            addresses: Rate::new(policy.burst, policy.cooldown),
-            accounts: Rate::new(policy.burst.saturating_mul(2), policy.cooldown),
+            addresses: Rate::new(policy.burst, policy.cooldown.0),
+            accounts: Rate::new(policy.burst.saturating_mul(2), policy.cooldown.0),
             arrivals: Rate::new(policy.per_minute, minute / policy.per_minute.max(1)),
         }
     }
@@ -87,7 +106,7 @@ mod tests {
     fn attempts_count_when_they_begin_and_success_clears_the_account() {
         let throttle = Throttle::new(Policy {
             burst: 1,
-            cooldown: Duration::from_secs(60),
+            cooldown: Seconds::from_secs(60),
             per_minute: 0,
         });
         let (ip, account, now) = (IpAddr::from([192, 0, 2, 1]), Uuid::nil(), Timestamp(0));
@@ -113,7 +132,7 @@ mod tests {
     fn arrivals_are_limited_per_minute() {
         let throttle = Throttle::new(Policy {
             burst: 5,
-            cooldown: Duration::from_secs(30),
+            cooldown: Seconds::from_secs(30),
             per_minute: 3,
         });
         let (ip, now) = (IpAddr::from([192, 0, 2, 1]), Timestamp(0));

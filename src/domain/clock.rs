@@ -1,6 +1,8 @@
 //! Time as azuma sees it: microseconds since the Unix epoch, from a clock that
 //! tests can move forward without waiting.
 
+use std::fmt;
+use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -78,9 +80,45 @@ fn micros(d: Duration) -> i64 {
     i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }
 
+/// A whole number of seconds, as options give durations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Seconds(pub Duration);
+
+impl Seconds {
+    /// `secs` seconds.
+    pub const fn from_secs(secs: u64) -> Seconds {
+        Seconds(Duration::from_secs(secs))
+    }
+}
+
+impl fmt::Display for Seconds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.as_secs())
+    }
+}
+
+impl FromStr for Seconds {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Seconds, String> {
+        match text.trim().parse::<u64>() {
+            Ok(secs) if secs > 0 => Ok(Seconds::from_secs(secs)),
+            _ => Err(format!(
+                "{text:?} is not a whole number of seconds, 1 or more"
+            )),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seconds_are_whole_and_positive() {
+        assert_eq!("30".parse(), Ok(Seconds::from_secs(30)));
+        assert!("0".parse::<Seconds>().is_err() && "1.5".parse::<Seconds>().is_err());
+    }
 
     #[test]
     fn formats_rfc3339_with_micros_and_z() {

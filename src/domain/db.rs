@@ -24,15 +24,13 @@ const POOL_SIZE: u32 = 8;
 pub const SEARCHES: usize = 2;
 
 /// What a committed transaction survives: the `synchronous` setting.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum SyncMode {
-    /// Synced to disk at every commit: an acknowledged write survives a
-    /// power cut. The default.
+    /// Every acknowledged write survives a power cut (one fsync per commit).
     #[default]
     Full,
-    /// Synced at checkpoints only: an acknowledged write survives a crash of
-    /// azuma, but a power cut may lose the last moments of writes (the
-    /// database itself stays intact).
+    /// Acknowledged writes survive a crash of azuma, not always a power cut
+    /// (synced at checkpoints only; the database itself stays intact).
     Normal,
 }
 

@@ -190,7 +190,9 @@ async fn open_connections_per_address_are_capped_websockets_included() {
 
 #[tokio::test]
 async fn a_websocket_closes_when_its_session_expires() {
-    let server = TestServer::start_with(|c| c.prune_interval = Duration::from_millis(50)).await;
+    let server =
+        TestServer::start_with(|c| c.prune_interval = azuma::Seconds(Duration::from_millis(50)))
+            .await;
     let token = server.register("alice", "pw").await;
     let mut ws = WsClient::connect(&server.base).await;
     ws.authenticate(&token).await;

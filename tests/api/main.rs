@@ -21,6 +21,7 @@ mod message;
 mod nginx;
 mod openapi;
 mod ops;
+mod options;
 mod process;
 mod proxy;
 mod purge;

@@ -74,7 +74,11 @@ async fn a_full_hash_queue_answers_503_with_retry_after() {
     let server = TestServer::start_with(|c| {
         c.hash_queue = 1;
         // Dear enough that the registrations overlap.
-        c.scrypt = azuma::password::params(13, 8, 1).unwrap();
+        c.scrypt = azuma::ScryptCost {
+            log_n: 13,
+            r: 8,
+            p: 1,
+        };
     })
     .await;
     let registrations = (0..12).map(|i| {

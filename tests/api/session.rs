@@ -143,7 +143,9 @@ async fn renewals_pending_at_shutdown_are_written() {
 
 #[tokio::test]
 async fn expired_sessions_are_pruned_in_the_background() {
-    let server = TestServer::start_with(|c| c.prune_interval = Duration::from_millis(50)).await;
+    let server =
+        TestServer::start_with(|c| c.prune_interval = azuma::Seconds(Duration::from_millis(50)))
+            .await;
     let kept = server.register("kept", "pw").await;
     server.register("dropped", "pw").await;
     server.get("/user/self", Some(&kept)).await.assert_json(200);

@@ -13,8 +13,10 @@ use crate::helpers::{Binary, TestServer, call_at, channel_at, send_at};
 /// on why.
 #[tokio::test]
 async fn sessions_survive_reloads_and_end_when_revoked_or_expired() {
-    let server =
-        TestServer::start_with(|config| config.prune_interval = Duration::from_millis(200)).await;
+    let server = TestServer::start_with(|config| {
+        config.prune_interval = azuma::Seconds(Duration::from_millis(200))
+    })
+    .await;
     let Some(ann) = Browser::open("sessions", &server.base, 1200).await else {
         return;
     };

@@ -44,7 +44,11 @@ impl TestServer {
         let db_path = dir.path().join("azuma.db");
         let mut config = Config::new(&db_path);
         config.listen = "127.0.0.1:0".parse().expect("address");
-        config.scrypt = cheap_scrypt();
+        config.scrypt = azuma::ScryptCost {
+            log_n: 4,
+            r: 8,
+            p: 1,
+        };
         // The harness registers, signs in and connects far more from
         // 127.0.0.1 than people would: the per-address and per-user limits
         // are lifted here, and each is tested on its own (security.rs).
