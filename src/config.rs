@@ -14,7 +14,7 @@ use crate::domain::clock::Clock;
 pub use crate::domain::clock::Seconds;
 use crate::domain::db::SyncMode;
 use crate::http::cors;
-use crate::http::server::Options as HttpOptions;
+use crate::http::options::Options as HttpOptions;
 use crate::http::tls::TlsFiles;
 use crate::realtime::connections::Limits;
 
@@ -23,7 +23,7 @@ pub mod defaults {
     use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
     pub use crate::auth::throttle::{AUTH_PER_MINUTE, LOGIN_ATTEMPTS, LOGIN_COOLDOWN};
-    pub use crate::http::server::{MAX_CONNECTIONS_PER_ADDRESS, REQUEST_TIMEOUT};
+    pub use crate::http::options::{MAX_CONNECTIONS_PER_ADDRESS, REQUEST_TIMEOUT};
 
     use crate::domain::clock::Seconds;
 

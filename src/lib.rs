@@ -32,7 +32,7 @@ pub use domain::db::{OpenError, SyncMode};
 pub use domain::names;
 pub use http::client::Cidr;
 pub use http::cors;
-pub use http::server::Options as HttpOptions;
+pub use http::options::Options as HttpOptions;
 pub use http::tls::TlsFiles;
 pub use process::{log_to_stderr, shutdown_signal};
 pub use realtime::connections::Limits as RealtimeLimits;

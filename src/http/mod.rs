@@ -10,6 +10,7 @@ pub mod error;
 pub mod filters;
 pub mod json;
 pub mod local_only;
+pub mod options;
 pub mod parse_errors;
 pub mod per_address;
 pub mod server;
