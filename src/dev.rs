@@ -12,6 +12,7 @@ use crate::domain::channels::Channel;
 use crate::domain::error::Refusal;
 use crate::domain::names::{LoginName, MessageContent, Password, UserName};
 use crate::domain::users;
+use crate::writer::writes;
 use crate::{Config, Server, StartError};
 
 /// The demo accounts' password.
@@ -157,7 +158,7 @@ async fn seed(server: &Server) -> Result<(), String> {
         };
         let channel = app
             .writer
-            .create_channel(channel, 0)
+            .submit(writes::CreateChannel { channel, most: 0 })
             .await
             .map_err(|e| format!("{e:?}"))?;
         // Queued in order (each send queues on its first poll) and
@@ -165,7 +166,11 @@ async fn seed(server: &Server) -> Result<(), String> {
         let mut sends = Vec::new();
         for (author, text) in conversation {
             let content = MessageContent::try_from((*text).to_owned()).map_err(|e| e.0)?;
-            sends.push(app.writer.send(channel.id, ids[*author], content));
+            sends.push(app.writer.submit(writes::SendMessage {
+                channel: channel.id,
+                author: ids[*author],
+                content,
+            }));
         }
         for sent in futures_util::future::join_all(sends).await {
             sent.map_err(|e| format!("{e:?}"))?;

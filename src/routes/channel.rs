@@ -15,6 +15,7 @@ use crate::domain::names::{ChannelName, Description};
 use crate::http::error::ApiError;
 use crate::http::filters::{self, authenticated, id, with_app};
 use crate::http::json;
+use crate::writer::writes;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct NewChannel {
@@ -84,7 +85,10 @@ pub(super) async fn create(
     };
     let channel = app
         .writer
-        .create_channel(channel, app.channels_per_user)
+        .submit(writes::CreateChannel {
+            channel,
+            most: app.channels_per_user,
+        })
         .await?;
     Ok(json::reply(StatusCode::CREATED, &channel))
 }
@@ -121,6 +125,10 @@ pub(super) async fn delete(
     session: Session,
     body: DeleteChannel,
 ) -> Result<Response, Rejection> {
-    app.writer.delete_channel(body.id, session.user_id).await?;
+    let write = writes::DeleteChannel {
+        id: body.id,
+        by: session.user_id,
+    };
+    app.writer.submit(write).await?;
     Ok(json::no_content())
 }

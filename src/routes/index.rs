@@ -11,6 +11,7 @@ use crate::app::App;
 use crate::http::error::ApiError;
 use crate::http::filters::{self, with_app};
 use crate::http::json::{self, optional_header};
+use crate::writer::writes::Probe;
 
 /// What `GET /` answers.
 #[derive(Clone, Serialize, utoipa::ToSchema)]
@@ -84,7 +85,7 @@ pub(super) fn index(info: &Index, accept: Option<HeaderValue>) -> Response {
 pub(super) async fn health(app: App) -> Result<Response, Rejection> {
     // Reads, then a write in turn with the others (which waits while
     // another process holds the write lock, as every write would).
-    if app.db.healthy().await && app.writer.probe().await.is_ok() {
+    if app.db.healthy().await && app.writer.submit(Probe).await.is_ok() {
         Ok(json::reply(StatusCode::OK, &Health { status: "ok" }))
     } else {
         let cause = crate::domain::error::cause("the database does not answer");

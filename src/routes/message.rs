@@ -16,6 +16,7 @@ use crate::domain::names::MessageContent;
 use crate::http::error::ApiError;
 use crate::http::filters::{self, authenticated, id, with_app};
 use crate::http::json;
+use crate::writer::writes;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct NewMessage {
@@ -77,11 +78,13 @@ pub(super) async fn send(
     session: Session,
     body: NewMessage,
 ) -> Result<Response, Rejection> {
-    let message = app
-        .writer
-        .send(body.channel, session.user_id, body.content)
-        .await?;
-    Ok(json::reply(StatusCode::OK, &message))
+    let write = writes::SendMessage {
+        channel: body.channel,
+        author: session.user_id,
+        content: body.content,
+    };
+    let sent = app.writer.submit(write).await?;
+    Ok(json::reply(StatusCode::OK, &sent.message))
 }
 
 /// One message.
@@ -111,7 +114,12 @@ pub(super) async fn edit(
     body: Edit,
 ) -> Result<Response, Rejection> {
     edit_budget(&app, &session)?;
-    let message = app.writer.edit(id, session.user_id, body.content).await?;
+    let write = writes::Edit {
+        id,
+        by: session.user_id,
+        content: body.content,
+    };
+    let message = app.writer.submit(write).await?;
     Ok(json::reply(StatusCode::OK, &message))
 }
 
@@ -125,7 +133,11 @@ pub(super) async fn edit(
     ))]
 pub(super) async fn delete(id: Uuid, app: App, session: Session) -> Result<Response, Rejection> {
     edit_budget(&app, &session)?;
-    app.writer.delete_message(id, session.user_id).await?;
+    let write = writes::DeleteMessage {
+        id,
+        by: session.user_id,
+    };
+    app.writer.submit(write).await?;
     Ok(json::no_content())
 }
 

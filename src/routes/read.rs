@@ -12,6 +12,7 @@ use crate::auth::sessions::Session;
 use crate::domain::markers;
 use crate::http::filters::{self, authenticated, id, with_app};
 use crate::http::json;
+use crate::writer::writes;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct Read {
@@ -48,9 +49,12 @@ pub(super) async fn read(
     session: Session,
     body: Read,
 ) -> Result<Response, Rejection> {
-    app.writer
-        .mark_read(session.user_id, channel, body.message)
-        .await?;
+    let write = writes::MarkRead {
+        user: session.user_id,
+        channel,
+        message: body.message,
+    };
+    app.writer.submit(write).await?;
     Ok(json::no_content())
 }
 

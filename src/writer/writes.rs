@@ -1,159 +1,231 @@
-//! The writes the writer takes, what each stores, and the events each
-//! publishes after the commit.
+//! The writes the writer takes, one type each: what it stores, what its
+//! caller gets back (`Write::Output`, so the compiler pairs each write with
+//! its answer) and the events it publishes after the commit. Adding a write
+//! is adding a type here and calling `Writer::submit` with it.
 
-use tokio::sync::oneshot;
+use rusqlite::Connection;
 use uuid::Uuid;
 
 use crate::domain::channels::{self, Channel};
 use crate::domain::clock::Timestamp;
-use crate::domain::error::{Refusal, StoreError, cause};
+use crate::domain::error::Refusal;
 use crate::domain::markers::{self, Marker};
 use crate::domain::messages::{self, Deleted, Message};
 use crate::domain::names::MessageContent;
 use crate::realtime::hub::Event;
 
-/// A write waiting for the writer.
-pub enum Write {
-    Send {
-        channel: Uuid,
-        author: Uuid,
-        content: MessageContent,
-    },
-    Edit {
-        id: Uuid,
-        by: Uuid,
-        content: MessageContent,
-    },
-    DeleteMessage {
-        id: Uuid,
-        by: Uuid,
-    },
-    MarkRead {
-        user: Uuid,
-        channel: Uuid,
-        message: Uuid,
-    },
-    /// A channel, unless its owner has this many (0: no limit).
-    CreateChannel(Channel, u32),
-    DeleteChannel {
-        id: Uuid,
-        by: Uuid,
-    },
-    /// Nothing: that the batch carrying it committed shows the database
-    /// takes writes (`/health`).
-    Probe,
-}
+/// A write the writer stores in a batch's transaction.
+pub trait Write: Send + 'static {
+    /// What the caller gets back once the batch is committed.
+    type Output: Send + 'static;
 
-/// Where a write's result goes: one kind per kind of result.
-pub enum Reply {
-    Message(oneshot::Sender<Result<Message, Refusal>>),
-    Channel(oneshot::Sender<Result<Channel, Refusal>>),
-    Done(oneshot::Sender<Result<(), Refusal>>),
-}
+    /// Whether it only adds a message, never touching stored ones: anything
+    /// else may edit or delete a message stored earlier in its batch, which
+    /// must then be indexed for search first.
+    const ONLY_ADDS_MESSAGES: bool = false;
 
-/// What a write stored: its result, and what its events say.
-pub enum Stored {
-    /// A message, the sender's marker if it moved, and the message's seq
-    /// (for the search index).
-    Sent(Message, Option<Marker>, i64),
-    Edited(Message),
-    MessageDeleted(Deleted),
-    Marked(Option<Marker>),
-    Channel(Channel),
-    ChannelDeleted(Uuid),
-    Probed,
-}
+    /// Stores it on `conn`, inside the batch's transaction; a
+    /// `Refusal::Store` fails the whole batch.
+    fn apply(self, conn: &Connection, now: Timestamp) -> Result<Self::Output, Refusal>;
 
-impl Write {
-    /// Whether this write stores a new message (which the batch indexes for
-    /// search at its end, or before anything that edits or deletes).
-    pub fn is_send(&self) -> bool {
-        matches!(self, Write::Send { .. })
+    /// Appends the events its result publishes, in order.
+    fn events<'a>(_output: &'a Self::Output, _events: &mut Vec<Event<'a>>) {}
+
+    /// What else it asks of the writer once committed.
+    fn after(_output: &Self::Output) -> After {
+        After::Nothing
     }
 
-    /// Stores this write on `conn`, inside the batch's transaction.
-    pub fn apply(self, conn: &rusqlite::Connection, now: Timestamp) -> Result<Stored, Refusal> {
-        match self {
-            Write::Send {
-                channel,
-                author,
-                content,
-            } => {
-                let (message, place) = messages::insert(conn, channel, author, content, now)?;
-                // Sending moves the sender's own read marker.
-                let marker = markers::sent(conn, &message, place)?;
-                Ok(Stored::Sent(message, marker, place.seq))
-            }
-            Write::Edit { id, by, content } => {
-                messages::edit(conn, &id, &by, content, now).map(Stored::Edited)
-            }
-            Write::DeleteMessage { id, by } => {
-                messages::delete(conn, &id, &by).map(Stored::MessageDeleted)
-            }
-            Write::MarkRead {
-                user,
-                channel,
-                message,
-            } => markers::mark(conn, &user, &channel, &message).map(Stored::Marked),
-            Write::CreateChannel(channel, most) => {
-                if most > 0 && channels::owned_by(conn, &channel.owner)? >= i64::from(most) {
-                    // Deleting one frees a place; otherwise, no sooner than an hour.
-                    return Err(Refusal::Limited(std::time::Duration::from_secs(3600)));
-                }
-                channels::insert(conn, &channel)?;
-                Ok(Stored::Channel(channel))
-            }
-            Write::DeleteChannel { id, by } => {
-                channels::delete_owned(conn, &id, &by, now)?;
-                Ok(Stored::ChannelDeleted(id))
-            }
-            Write::Probe => Ok(Stored::Probed),
-        }
+    /// The seq of the message it stored, if it stored one: new messages are
+    /// indexed for search together, at the batch's end or before a write
+    /// that may edit or delete them.
+    fn sent(_output: &Self::Output) -> Option<i64> {
+        None
     }
 }
 
-impl Stored {
-    /// The events it publishes, in order.
-    pub fn events(&self) -> impl Iterator<Item = Event<'_>> {
-        let (first, marker) = match self {
-            Stored::Sent(m, marker, _) => (Some(Event::Message(m)), marker.as_ref()),
-            Stored::Edited(m) => (Some(Event::MessageUpdated(m)), None),
-            Stored::MessageDeleted(d) => (
-                Some(Event::MessageDeleted {
-                    id: d.id,
-                    channel: d.channel,
-                }),
-                None,
-            ),
-            Stored::Marked(marker) => (None, marker.as_ref()),
-            Stored::Channel(c) => (Some(Event::ChannelCreated(c)), None),
-            Stored::ChannelDeleted(id) => (Some(Event::ChannelDeleted { id: *id }), None),
-            Stored::Probed => (None, None),
-        };
-        let marker = marker.map(|m| Event::ReadMarker {
-            user: m.user,
-            channel: m.channel,
-            message: m.message,
+/// What a committed write asks of the writer besides its events.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum After {
+    Nothing,
+    /// A channel was deleted: its rows are to be purged.
+    Purge,
+    /// Text was replaced or deleted: it is to be erased from the WAL.
+    Erase,
+}
+
+/// Stores a message; the sender's read marker moves to it.
+pub struct SendMessage {
+    pub channel: Uuid,
+    pub author: Uuid,
+    pub content: MessageContent,
+}
+
+/// A stored message, and what else its send changed.
+pub struct Sent {
+    pub message: Message,
+    /// The sender's marker, if it moved.
+    pub marker: Option<Marker>,
+    seq: i64,
+}
+
+impl Write for SendMessage {
+    type Output = Sent;
+    const ONLY_ADDS_MESSAGES: bool = true;
+
+    fn apply(self, conn: &Connection, now: Timestamp) -> Result<Sent, Refusal> {
+        let (message, place) =
+            messages::insert(conn, self.channel, self.author, self.content, now)?;
+        let marker = markers::sent(conn, &message, place)?;
+        Ok(Sent {
+            message,
+            marker,
+            seq: place.seq,
+        })
+    }
+
+    fn events<'a>(sent: &'a Sent, events: &mut Vec<Event<'a>>) {
+        events.push(Event::Message(&sent.message));
+        events.extend(sent.marker.as_ref().map(marker_event));
+    }
+
+    fn sent(sent: &Sent) -> Option<i64> {
+        Some(sent.seq)
+    }
+}
+
+/// Replaces the content of message `id`, if `by` wrote it.
+pub struct Edit {
+    pub id: Uuid,
+    pub by: Uuid,
+    pub content: MessageContent,
+}
+
+impl Write for Edit {
+    type Output = Message;
+
+    fn apply(self, conn: &Connection, now: Timestamp) -> Result<Message, Refusal> {
+        messages::edit(conn, &self.id, &self.by, self.content, now)
+    }
+
+    fn events<'a>(message: &'a Message, events: &mut Vec<Event<'a>>) {
+        events.push(Event::MessageUpdated(message));
+    }
+
+    fn after(_: &Message) -> After {
+        After::Erase
+    }
+}
+
+/// Deletes message `id`, if `by` wrote it or owns its channel.
+pub struct DeleteMessage {
+    pub id: Uuid,
+    pub by: Uuid,
+}
+
+impl Write for DeleteMessage {
+    type Output = Deleted;
+
+    fn apply(self, conn: &Connection, _: Timestamp) -> Result<Deleted, Refusal> {
+        messages::delete(conn, &self.id, &self.by)
+    }
+
+    fn events<'a>(deleted: &'a Deleted, events: &mut Vec<Event<'a>>) {
+        events.push(Event::MessageDeleted {
+            id: deleted.id,
+            channel: deleted.channel,
         });
-        first.into_iter().chain(marker)
+    }
+
+    fn after(_: &Deleted) -> After {
+        After::Erase
     }
 }
 
-impl Reply {
-    /// Hands `result` to the caller; one who went away (its client is gone)
-    /// needs no answer. Each kind of write stores its own kind of object.
-    pub fn send(self, result: Result<Stored, Refusal>) {
-        let wrong = || Refusal::Store(StoreError::Failed(cause("a write stored another kind")));
-        match self {
-            Reply::Message(to) => drop(to.send(result.and_then(|stored| match stored {
-                Stored::Sent(m, _, _) | Stored::Edited(m) => Ok(m),
-                _ => Err(wrong()),
-            }))),
-            Reply::Channel(to) => drop(to.send(result.and_then(|stored| match stored {
-                Stored::Channel(c) => Ok(c),
-                _ => Err(wrong()),
-            }))),
-            Reply::Done(to) => drop(to.send(result.map(drop))),
+/// Moves `user`'s read marker in `channel` forward to `message`.
+pub struct MarkRead {
+    pub user: Uuid,
+    pub channel: Uuid,
+    pub message: Uuid,
+}
+
+impl Write for MarkRead {
+    /// The marker, if it moved.
+    type Output = Option<Marker>;
+
+    fn apply(self, conn: &Connection, _: Timestamp) -> Result<Option<Marker>, Refusal> {
+        markers::mark(conn, &self.user, &self.channel, &self.message)
+    }
+
+    fn events<'a>(marker: &'a Option<Marker>, events: &mut Vec<Event<'a>>) {
+        events.extend(marker.as_ref().map(marker_event));
+    }
+}
+
+/// Stores a new channel, unless its owner already owns `most` (0: no
+/// limit).
+pub struct CreateChannel {
+    pub channel: Channel,
+    pub most: u32,
+}
+
+impl Write for CreateChannel {
+    type Output = Channel;
+
+    fn apply(self, conn: &Connection, _: Timestamp) -> Result<Channel, Refusal> {
+        if self.most > 0 && channels::owned_by(conn, &self.channel.owner)? >= i64::from(self.most) {
+            // Deleting one frees a place; otherwise, no sooner than an hour.
+            return Err(Refusal::Limited(std::time::Duration::from_secs(3600)));
         }
+        channels::insert(conn, &self.channel)?;
+        Ok(self.channel)
+    }
+
+    fn events<'a>(channel: &'a Channel, events: &mut Vec<Event<'a>>) {
+        events.push(Event::ChannelCreated(channel));
+    }
+}
+
+/// Deletes channel `id`, if `by` owns it; its rows are purged later.
+pub struct DeleteChannel {
+    pub id: Uuid,
+    pub by: Uuid,
+}
+
+impl Write for DeleteChannel {
+    /// The deleted channel's id.
+    type Output = Uuid;
+
+    fn apply(self, conn: &Connection, now: Timestamp) -> Result<Uuid, Refusal> {
+        channels::delete_owned(conn, &self.id, &self.by, now)?;
+        Ok(self.id)
+    }
+
+    fn events<'a>(id: &'a Uuid, events: &mut Vec<Event<'a>>) {
+        events.push(Event::ChannelDeleted { id: *id });
+    }
+
+    fn after(_: &Uuid) -> After {
+        After::Purge
+    }
+}
+
+/// Nothing: that the batch carrying it committed shows the database takes
+/// writes (`/health`).
+pub struct Probe;
+
+impl Write for Probe {
+    type Output = ();
+
+    fn apply(self, _: &Connection, _: Timestamp) -> Result<(), Refusal> {
+        Ok(())
+    }
+}
+
+fn marker_event(m: &Marker) -> Event<'_> {
+    Event::ReadMarker {
+        user: m.user,
+        channel: m.channel,
+        message: m.message,
     }
 }
