@@ -1,0 +1,6 @@
+//! The domain's objects on a real database, one file each; short, with
+//! the helpers of `domain::testing`.
+
+mod channels;
+mod messages;
+mod users;
