@@ -2,5 +2,7 @@
 //! the helpers of `domain::testing`.
 
 mod channels;
+mod markers;
 mod messages;
+mod search;
 mod users;
