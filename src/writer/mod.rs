@@ -218,3 +218,6 @@ fn commit(
     hub.commit_and_publish(tx, &events)?;
     Ok(results)
 }
+
+#[cfg(test)]
+mod tests;
