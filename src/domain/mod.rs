@@ -16,3 +16,8 @@ pub mod sessions;
 pub mod unicode;
 pub mod user_cache;
 pub mod users;
+
+#[cfg(test)]
+pub(crate) mod testing;
+#[cfg(test)]
+mod tests;

@@ -135,3 +135,6 @@ fn commit(
     }
     Ok(hub.commit_and_publish(tx, &events)?)
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,8 @@
+//! The domain's objects on a real database, one file each; short, with
+//! the helpers of `domain::testing`.
+
+mod channels;
+mod markers;
+mod messages;
+mod search;
+mod users;
