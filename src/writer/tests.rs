@@ -14,11 +14,59 @@ use serde_json::Value;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use super::Writer;
+use super::{Writer, writes};
 use crate::domain::channels::Channel;
 use crate::domain::clock::Clock;
+use crate::domain::error::Refusal;
+use crate::domain::messages::Message;
+use crate::domain::names::MessageContent;
 use crate::domain::testing::{self, TestDb};
 use crate::realtime::hub::{Frame, Hub};
+
+/// Each write as one call, as the tests read best: what a handler does
+/// with `submit`.
+impl Writer {
+    async fn send(
+        &self,
+        channel: Uuid,
+        author: Uuid,
+        content: MessageContent,
+    ) -> Result<Message, Refusal> {
+        let write = writes::SendMessage {
+            channel,
+            author,
+            content,
+        };
+        self.submit(write).await.map(|sent| sent.message)
+    }
+
+    async fn edit(&self, id: Uuid, by: Uuid, content: MessageContent) -> Result<Message, Refusal> {
+        self.submit(writes::Edit { id, by, content }).await
+    }
+
+    async fn mark_read(&self, user: Uuid, channel: Uuid, message: Uuid) -> Result<(), Refusal> {
+        let write = writes::MarkRead {
+            user,
+            channel,
+            message,
+        };
+        self.submit(write).await.map(drop)
+    }
+
+    async fn create_channel(&self, channel: Channel, most: u32) -> Result<Channel, Refusal> {
+        self.submit(writes::CreateChannel { channel, most }).await
+    }
+
+    async fn delete_channel(&self, id: Uuid, by: Uuid) -> Result<(), Refusal> {
+        self.submit(writes::DeleteChannel { id, by })
+            .await
+            .map(drop)
+    }
+
+    async fn probe(&self) -> Result<(), Refusal> {
+        self.submit(writes::Probe).await
+    }
+}
 
 /// One row change: what was done, to which table.
 type Change = (Action, String);

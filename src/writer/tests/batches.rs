@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
+use super::super::writes;
 use super::{frames, hold_lock, let_tasks_queue, release, start};
 use crate::domain::error::Refusal;
 use crate::domain::testing::text;
@@ -152,4 +153,67 @@ async fn a_refused_write_does_not_fail_the_others_in_its_batch() {
         .map(|(id, kind)| (kind.to_owned(), id))
         .collect();
     assert_eq!(super::frames(&mut heard), want);
+}
+
+/// A write that edits the newest message, whichever it is: the only way a
+/// write can touch a message stored earlier in its own batch.
+struct EditNewest;
+
+impl writes::Write for EditNewest {
+    type Output = ();
+
+    fn apply(
+        self,
+        conn: &rusqlite::Connection,
+        _: crate::domain::clock::Timestamp,
+    ) -> Result<(), crate::domain::error::Refusal> {
+        conn.execute(
+            "UPDATE messages SET content = 'edited later' WHERE seq = (SELECT max(seq) FROM messages)",
+            [],
+        )?;
+        Ok(())
+    }
+}
+
+#[test]
+fn messages_are_indexed_before_a_later_write_of_their_batch_touches_them() {
+    let mut t = crate::domain::testing::TestDb::new();
+    let author = crate::domain::testing::user(&t.conn, "ann");
+    let channel = crate::domain::testing::channel(&t.conn, author, "here");
+    let (reply, _) = tokio::sync::oneshot::channel();
+    let send = writes::SendMessage {
+        channel: channel.id,
+        author,
+        content: text("first words"),
+    };
+    let (edit_reply, _) = tokio::sync::oneshot::channel();
+    let mut jobs: Vec<Box<dyn super::super::job::Job>> = vec![
+        super::super::job::Pending::new(send, reply),
+        super::super::job::Pending::new(EditNewest, edit_reply),
+    ];
+    let hub = crate::realtime::hub::Hub::default();
+    super::super::commit(
+        &mut t.conn,
+        &mut jobs,
+        &hub,
+        &crate::domain::clock::Clock::default(),
+    )
+    .expect("the batch commits");
+    // The index holds the edited text only, and agrees with the table.
+    t.conn
+        .execute(
+            "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)",
+            [],
+        )
+        .expect("the index matches the messages");
+    let count = |word: &str| -> i64 {
+        t.conn
+            .query_row(
+                "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?1",
+                [word],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert_eq!((count("first"), count("later")), (0, 1));
 }
