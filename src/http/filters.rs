@@ -1,5 +1,5 @@
 //! Filters the routes share: the application state, the caller's session,
-//! and ids in the path.
+//! and ids.
 
 use std::convert::Infallible;
 
@@ -49,30 +49,6 @@ fn bearer_token(header: Option<&HeaderValue>) -> Option<Uuid> {
         return None;
     }
     Uuid::try_parse(token.trim()).ok()
-}
-
-/// An id segment, then the fixed segments `tail`, then the end of the path.
-/// A segment in `fixed` (a fixed path beside the id, such as `self`) is no
-/// id; a malformed id is 400 naming `what`, but only once the rest of the
-/// path is this route's: any other path is no route (404).
-pub fn id(
-    what: &'static str,
-    fixed: &'static [&'static str],
-    tail: &'static [&'static str],
-) -> impl Filter<Extract = (Uuid,), Error = Rejection> + Clone {
-    warp::path::param::<String>()
-        .and(warp::path::tail())
-        .and_then(move |segment: String, rest: warp::path::Tail| async move {
-            let rest = rest.as_str().trim_end_matches('/');
-            let ours = rest
-                .split('/')
-                .filter(|s| !s.is_empty())
-                .eq(tail.iter().copied());
-            if fixed.contains(&segment.as_str()) || !ours || rest.contains("//") {
-                return Err(warp::reject::not_found());
-            }
-            parse_id(&segment, what).map_err(Rejection::from)
-        })
 }
 
 /// Parses an id from a path, query or body: malformed is a 400 naming `what`.

@@ -11,6 +11,8 @@ use warp::filters::BoxedFilter;
 use warp::http::{HeaderMap, HeaderValue, header};
 use warp::reply::Response;
 
+use super::route::Routes;
+use crate::app::App;
 use crate::http::asset::Asset;
 use crate::http::filters;
 
@@ -73,16 +75,23 @@ fn asset(name: &str) -> Option<&'static Asset> {
 const CSP: &str = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// `GET /app/` and `GET /app/{file}`.
-pub fn routes() -> BoxedFilter<(Response,)> {
-    let page = warp::path!("app")
-        .and(filters::get())
+/// This file's routes in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(page, file))]
+pub struct Api;
+
+pub fn routes(_: &App, r: &Routes) -> BoxedFilter<(Response,)> {
+    let page = r
+        .route::<__path_page>()
         .and(conditions())
         .map(page);
-    let file = warp::path("app")
-        .and(warp::path::param::<String>())
-        .and(warp::path::end())
+    let file = r
+        .path::<__path_file>()
         // An unknown file is no route: 404, whatever the method.
-        .and_then(|name: String| async move { asset(&name).ok_or_else(warp::reject::not_found) })
+        .and_then(|names: Vec<String>| async move {
+            let name = names.first().map_or("", String::as_str);
+            asset(name).ok_or_else(warp::reject::not_found)
+        })
         .and(filters::get())
         .and(conditions())
         .map(file);

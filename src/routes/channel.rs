@@ -8,12 +8,13 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
+use super::route::Routes;
 use crate::app::App;
 use crate::auth::sessions::Session;
 use crate::domain::channels::{self, Channel};
 use crate::domain::names::{ChannelName, Description};
 use crate::http::error::ApiError;
-use crate::http::filters::{self, authenticated, id, with_app};
+use crate::http::filters::{authenticated, with_app};
 use crate::http::json;
 use crate::writer::writes;
 
@@ -30,27 +31,31 @@ pub(super) struct DeleteChannel {
 }
 
 /// Every `/channel` route but the history.
-pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
-    let create = warp::path!("channel")
-        .and(warp::post())
+/// This file's routes in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(create, list, get, delete))]
+pub struct Api;
+
+pub fn routes(app: &App, r: &Routes) -> BoxedFilter<(Response,)> {
+    let create = r
+        .route::<__path_create>()
         .and(with_app(app))
         .and(authenticated(app))
         .and(json::body())
         .and_then(create);
-    let list = warp::path!("channel")
-        .and(filters::get())
+    let list = r
+        .route::<__path_list>()
         .and(with_app(app))
         .and(authenticated(app))
         .and_then(list);
-    let delete = warp::path!("channel")
-        .and(warp::delete())
+    let delete = r
+        .route::<__path_delete>()
         .and(with_app(app))
         .and(authenticated(app))
         .and(json::body())
         .and_then(delete);
-    let get = warp::path("channel")
-        .and(id("channel", &[], &[]))
-        .and(filters::get())
+    let get = r
+        .route_with_id::<__path_get>("channel")
         .and(with_app(app))
         .and(authenticated(app))
         .and_then(get);

@@ -7,11 +7,12 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
+use super::route::Routes;
 use crate::app::App;
 use crate::auth::sessions::Session;
 use crate::domain::messages::{self, Cursor, DEFAULT_LIMIT, MAX_LIMIT, Page};
 use crate::http::error::ApiError;
-use crate::http::filters::{self, authenticated, id, parse_id, with_app};
+use crate::http::filters::{authenticated, parse_id, with_app};
 use crate::http::json;
 
 /// The history query, as given; checked by [`page`].
@@ -30,10 +31,13 @@ pub(super) struct HistoryQuery {
 }
 
 /// The history route.
-pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
-    warp::path("channel")
-        .and(id("channel", &[], &["messages"]))
-        .and(filters::get())
+/// This file's routes in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(history))]
+pub struct Api;
+
+pub fn routes(app: &App, r: &Routes) -> BoxedFilter<(Response,)> {
+    r.route_with_id::<__path_history>("channel")
         .and(with_app(app))
         .and(authenticated(app))
         .and(warp::query::<HistoryQuery>())

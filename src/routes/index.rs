@@ -7,9 +7,10 @@ use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
+use super::route::Routes;
 use crate::app::App;
 use crate::http::error::ApiError;
-use crate::http::filters::{self, with_app};
+use crate::http::filters::{with_app};
 use crate::http::json::{self, optional_header};
 use crate::writer::writes::Probe;
 
@@ -23,7 +24,12 @@ pub(super) struct Index {
 }
 
 /// The index and health routes.
-pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
+/// This file's routes in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(index, health))]
+pub struct Api;
+
+pub fn routes(app: &App, r: &Routes) -> BoxedFilter<(Response,)> {
     let info = Index {
         name: env!("CARGO_PKG_NAME"),
         version: env!("CARGO_PKG_VERSION"),
@@ -33,12 +39,12 @@ pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
             .collect(),
         license: env!("CARGO_PKG_LICENSE"),
     };
-    let route = warp::path::end()
-        .and(filters::get())
+    let route = r
+        .route::<__path_index>()
         .and(optional_header("accept"))
         .map(move |accept: Option<HeaderValue>| index(&info, accept));
-    let health = warp::path!("health")
-        .and(filters::get())
+    let health = r
+        .route::<__path_health>()
         .and(with_app(app))
         .and_then(health);
     route.or(health).unify().boxed()

@@ -9,12 +9,13 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
+use super::route::Routes;
 use crate::app::App;
 use crate::auth::sessions::Session;
 use crate::domain::messages;
 use crate::domain::names::MessageContent;
 use crate::http::error::ApiError;
-use crate::http::filters::{self, authenticated, id, with_app};
+use crate::http::filters::{authenticated, with_app};
 use crate::http::json;
 use crate::writer::writes;
 
@@ -29,31 +30,32 @@ pub(super) struct Edit {
     content: MessageContent,
 }
 
-/// The fixed names beside `/message/{id}`, which are never ids.
-const FIXED: &[&str] = &["send", "search"];
-
 /// Send, and the routes of one message.
-pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
-    let send = warp::path!("message" / "send")
-        .and(warp::post())
+/// This file's routes in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(send, get, edit, delete))]
+pub struct Api;
+
+pub fn routes(app: &App, r: &Routes) -> BoxedFilter<(Response,)> {
+    let send = r
+        .route::<__path_send>()
         .and(with_app(app))
         .and(authenticated(app))
         .and(json::body())
         .and_then(send);
-    let one = || warp::path("message").and(id("message", FIXED, &[]));
-    let get = one()
-        .and(filters::get())
+    let get = r
+        .route_with_id::<__path_get>("message")
         .and(with_app(app))
         .and(authenticated(app))
         .and_then(get);
-    let edit = one()
-        .and(warp::patch())
+    let edit = r
+        .route_with_id::<__path_edit>("message")
         .and(with_app(app))
         .and(authenticated(app))
         .and(json::body())
         .and_then(edit);
-    let delete = one()
-        .and(warp::delete())
+    let delete = r
+        .route_with_id::<__path_delete>("message")
         .and(with_app(app))
         .and(authenticated(app))
         .and_then(delete);

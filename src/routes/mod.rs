@@ -1,33 +1,34 @@
-//! The API, one file per resource. Each file's `routes` is every route of
-//! its resource; [`api`] joins them with CORS and the error model.
-//!
-//! | routes | file |
-//! |---|---|
-//! | `GET /`, `GET /health` | `index` |
-//! | `POST /user/register`, `PATCH /user/update`, `GET /user/self`, `GET /user/{id}` | `user` |
-//! | `POST /user/login`, `POST /user/logout` | `session` |
-//! | `POST /user/status/set` | `status` |
-//! | `POST /channel`, `GET /channel`, `GET /channel/{id}`, `DELETE /channel` | `channel` |
-//! | `POST /message/send`, `GET`, `PATCH`, `DELETE /message/{id}` | `message` |
-//! | `GET /message/search` | `search` |
-//! | `GET /channel/{id}/messages` | `history` |
-//! | `POST /channel/{id}/read`, `GET /user/self/unread` | `read` |
-//! | `GET /init_ws` | `ws` |
-//! | `GET /openapi.json` | `openapi` |
-//! | `GET /app/` (the web client) | `app` |
+//! The API, one file per resource, named after it (`channel`, `message`,
+//! `history` for a channel's messages, `read` for read markers...). Each
+//! route is declared once, by the `#[utoipa::path]` on its handler
+//! (`route`), and each file lists its handlers in its `Api` (the document)
+//! and its `routes` (the filters); [`api`] joins the files named in
+//! `resources!` with CORS and the error model.
 
-mod app;
-mod channel;
-mod history;
-mod index;
-mod message;
 pub mod openapi;
-mod read;
-mod search;
-mod session;
-mod status;
-mod user;
-mod ws;
+mod route;
+
+/// The resources' files, named once: each is a module, its `Api` part of
+/// the document and its `routes` part of the API.
+macro_rules! resources {
+    ($($file:ident),* $(,)?) => {
+        $(mod $file;)*
+
+        /// Each resource's part of the OpenAPI document.
+        fn parts() -> Vec<utoipa::openapi::OpenApi> {
+            vec![$(<$file::Api as utoipa::OpenApi>::openapi()),*]
+        }
+
+        /// Each resource's routes, tried in turn.
+        fn resources(app: &App, r: &Routes) -> Vec<BoxedFilter<(Response,)>> {
+            vec![$($file::routes(app, r)),*]
+        }
+    };
+}
+
+resources!(
+    index, user, session, status, channel, history, message, search, read, ws, app
+);
 
 use warp::Filter;
 use warp::filters::BoxedFilter;
@@ -37,43 +38,28 @@ use warp::reply::{Reply, Response};
 
 use crate::app::App;
 use crate::http::{cors, error, local_only};
+use route::Routes;
 
 /// Every route, with CORS for `cors_origins` (or, `local_only`, for pages
 /// on this machine, and only for this machine's names) and errors as the
 /// API's JSON. (The access log is the server's: it knows the client's
 /// address.)
 pub fn api(app: &App, cors_origins: &[String], local_only: bool) -> BoxedFilter<(Response,)> {
-    let api = index::routes(app)
-        .or(user::routes(app))
-        .unify()
-        .or(session::routes(app))
-        .unify()
-        .or(status::routes(app))
-        .unify()
-        .or(channel::routes(app))
-        .unify()
-        .or(history::routes(app))
-        .unify()
-        .or(message::routes(app))
-        .unify()
-        .or(search::routes(app))
-        .unify()
-        .or(read::routes(app))
-        .unify()
-        .or(ws::routes(app))
-        .unify()
-        .or(openapi::routes())
-        .unify()
-        .or(app::routes())
-        .unify()
+    let doc = openapi::document(parts());
+    let routes = Routes::new(&doc);
+    let api = resources(app, &routes)
+        .into_iter()
+        .fold(openapi::routes(&doc, &routes), |api, next| {
+            api.or(next).unify().boxed()
+        })
         .recover(error::recover)
         .unify();
     // A 405 says which methods the path does take (RFC 9110).
     let api = warp::path::full()
         .and(api)
-        .map(|path: FullPath, mut response: Response| {
+        .map(move |path: FullPath, mut response: Response| {
             if response.status() == StatusCode::METHOD_NOT_ALLOWED
-                && let Some(allow) = openapi::allowed(path.as_str())
+                && let Some(allow) = routes.allowed(path.as_str())
                 && let Ok(allow) = HeaderValue::from_str(&allow)
             {
                 response.headers_mut().insert(header::ALLOW, allow);

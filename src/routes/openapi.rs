@@ -5,8 +5,6 @@
 mod limits;
 mod responses;
 
-use std::sync::LazyLock;
-
 use bytes::Bytes;
 use utoipa::OpenApi;
 use warp::Filter;
@@ -14,39 +12,36 @@ use warp::filters::BoxedFilter;
 use warp::http::{HeaderValue, header};
 use warp::reply::Response;
 
-use super::{app, channel, history, index, message, read, search, session, status, user, ws};
-use crate::http::filters;
+use super::route::Routes;
 use responses::Shared;
 
+/// What the whole document says beyond its operations.
 #[derive(OpenApi)]
 #[openapi(
     info(description = "A small, fast Azuma chat server backed by one SQLite file. \
         Every error is `{\"message\": CODE, \"detail\"?: \"...\"}`; the websocket at \
         `/init_ws` speaks the `ClientFrame` and `ServerFrame` schemas."),
-    paths(
-        index::index, index::health, serve,
-        user::register, session::login, session::logout, user::update, user::own,
-        user::by_id, status::set_status, read::unread,
-        channel::create, channel::list, channel::get, channel::delete,
-        history::history, read::read,
-        message::send, message::get, message::edit, message::delete, search::search,
-        ws::upgrade, app::page, app::file,
-    ),
-    components(schemas(ws::frames::ClientFrame, ws::frames::Answer,
+    paths(serve),
+    components(schemas(super::ws::frames::ClientFrame, super::ws::frames::Answer,
         crate::realtime::hub::Event)),
-    modifiers(&Shared),
     security(("bearer" = [])),
 )]
 struct Api;
 
-/// The document, built once (a few milliseconds, on first use, so a start
-/// need not wait for it); the served JSON and the 405s' `Allow` both come
-/// from it.
-static API: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(Api::openapi);
+/// The document: this file's part and each resource's `parts`, with the
+/// errors every route shares.
+pub fn document(parts: Vec<utoipa::openapi::OpenApi>) -> utoipa::openapi::OpenApi {
+    let mut doc = Api::openapi();
+    for part in parts {
+        doc.merge(part);
+    }
+    utoipa::Modify::modify(&Shared, &mut doc);
+    doc
+}
 
 /// The document, as served.
-fn document() -> String {
-    let mut doc = serde_json::to_value(&*API).unwrap_or_default();
+fn served(doc: &utoipa::openapi::OpenApi) -> String {
+    let mut doc = serde_json::to_value(doc).unwrap_or_default();
     camel_case_links(&mut doc);
     doc.to_string()
 }
@@ -94,61 +89,8 @@ fn serve(json: &Bytes) -> Response {
     response
 }
 
-/// `GET /openapi.json`, serialised on the first request, then served
-/// from memory.
-pub fn routes() -> BoxedFilter<(Response,)> {
-    static JSON: LazyLock<Bytes> = LazyLock::new(|| Bytes::from(document()));
-    warp::path!("openapi.json")
-        .and(filters::get())
-        .map(|| serve(&JSON))
-        .boxed()
-}
-
-/// The methods a path takes, for the `Allow` header of a 405: those of the
-/// document's path that matches it, a fixed segment winning over a
-/// parameter (as the routes do), with `HEAD` wherever `GET` is.
-pub fn allowed(path: &str) -> Option<String> {
-    static TABLE: LazyLock<Vec<(Vec<String>, String)>> = LazyLock::new(|| {
-        API.paths
-            .paths
-            .iter()
-            .map(|(template, item)| {
-                let mut methods = Vec::new();
-                for (name, operation) in [
-                    ("GET", &item.get),
-                    ("POST", &item.post),
-                    ("PATCH", &item.patch),
-                    ("DELETE", &item.delete),
-                    ("PUT", &item.put),
-                ] {
-                    if operation.is_some() {
-                        methods.push(name);
-                        if name == "GET" {
-                            methods.push("HEAD");
-                        }
-                    }
-                }
-                (segments(template), methods.join(", "))
-            })
-            .collect()
-    });
-    let wanted = segments(path);
-    TABLE
-        .iter()
-        .filter(|(template, _)| {
-            template.len() == wanted.len()
-                && template
-                    .iter()
-                    .zip(&wanted)
-                    .all(|(t, w)| t == w || t.starts_with('{'))
-        })
-        .max_by_key(|(template, _)| template.iter().filter(|t| !t.starts_with('{')).count())
-        .map(|(_, methods)| methods.clone())
-}
-
-fn segments(path: &str) -> Vec<String> {
-    path.split('/')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
+/// `GET /openapi.json`, serialised once.
+pub fn routes(doc: &utoipa::openapi::OpenApi, r: &Routes) -> BoxedFilter<(Response,)> {
+    let json = Bytes::from(served(doc));
+    r.route::<__path_serve>().map(move || serve(&json)).boxed()
 }

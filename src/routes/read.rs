@@ -7,10 +7,11 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
+use super::route::Routes;
 use crate::app::App;
 use crate::auth::sessions::Session;
 use crate::domain::markers;
-use crate::http::filters::{self, authenticated, id, with_app};
+use crate::http::filters::{authenticated, with_app};
 use crate::http::json;
 use crate::writer::writes;
 
@@ -20,16 +21,20 @@ pub(super) struct Read {
 }
 
 /// Marking read, and the unread counts.
-pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
-    let read = warp::path("channel")
-        .and(id("channel", &[], &["read"]))
-        .and(warp::post())
+/// This file's routes in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(read, unread))]
+pub struct Api;
+
+pub fn routes(app: &App, r: &Routes) -> BoxedFilter<(Response,)> {
+    let read = r
+        .route_with_id::<__path_read>("channel")
         .and(with_app(app))
         .and(authenticated(app))
         .and(json::body())
         .and_then(read);
-    let unread = warp::path!("user" / "self" / "unread")
-        .and(filters::get())
+    let unread = r
+        .route::<__path_unread>()
         .and(with_app(app))
         .and(authenticated(app))
         .and_then(unread);

@@ -10,11 +10,12 @@ use warp::reply::Response;
 use warp::{Filter, Rejection};
 
 use super::history::parse_limit;
+use super::route::Routes;
 use crate::app::App;
 use crate::auth::sessions::Session;
 use crate::domain::search::{self, Query};
 use crate::http::error::ApiError;
-use crate::http::filters::{self, authenticated, parse_id, with_app};
+use crate::http::filters::{authenticated, parse_id, with_app};
 use crate::http::json;
 
 /// The query, as given.
@@ -37,9 +38,13 @@ pub(super) struct SearchQuery {
 }
 
 /// The search route.
-pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
-    warp::path!("message" / "search")
-        .and(filters::get())
+/// This file's routes in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(search))]
+pub struct Api;
+
+pub fn routes(app: &App, r: &Routes) -> BoxedFilter<(Response,)> {
+    r.route::<__path_search>()
         .and(with_app(app))
         .and(authenticated(app))
         .and(warp::query::<SearchQuery>())

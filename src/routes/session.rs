@@ -7,6 +7,7 @@ use warp::reply::Response;
 use warp::{Filter, Rejection};
 
 use super::user::TokenReply;
+use super::route::Routes;
 use crate::app::App;
 use crate::auth::sessions::Session;
 use crate::domain::names::LoginName;
@@ -25,15 +26,20 @@ pub(super) struct Credentials {
 }
 
 /// Login and logout.
-pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
-    let login = warp::path!("user" / "login")
-        .and(warp::post())
+/// This file's routes in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(login, logout))]
+pub struct Api;
+
+pub fn routes(app: &App, r: &Routes) -> BoxedFilter<(Response,)> {
+    let login = r
+        .route::<__path_login>()
         .and(with_app(app))
         .and(warp::ext::get::<ClientAddr>())
         .and(json::body())
         .and_then(login);
-    let logout = warp::path!("user" / "logout")
-        .and(warp::post())
+    let logout = r
+        .route::<__path_logout>()
         .and(with_app(app))
         .and(authenticated(app))
         .and_then(logout);

@@ -7,6 +7,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
+use super::route::Routes;
 use crate::app::App;
 use crate::auth::sessions::Session;
 use crate::http::error::ApiError;
@@ -29,9 +30,13 @@ pub(super) struct StatusReply {
 }
 
 /// The status route.
-pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
-    warp::path!("user" / "status" / "set")
-        .and(warp::post())
+/// This file's routes in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(set_status))]
+pub struct Api;
+
+pub fn routes(app: &App, r: &Routes) -> BoxedFilter<(Response,)> {
+    r.route::<__path_set_status>()
         .and(with_app(app))
         .and(authenticated(app))
         .and(json::body())

@@ -9,12 +9,13 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
+use super::route::Routes;
 use crate::app::App;
 use crate::auth::sessions::{Scope, Session};
 use crate::domain::names::{Password, UserName};
 use crate::domain::users::{self, User};
 use crate::http::error::ApiError;
-use crate::http::filters::{self, authenticated, id, with_app};
+use crate::http::filters::{authenticated, with_app};
 use crate::http::json;
 use crate::http::server::ClientAddr;
 
@@ -49,31 +50,32 @@ pub(super) struct WithStatus<'a> {
     onlinestatus: &'static str,
 }
 
-/// The fixed names beside `/user/{id}`, which are never ids.
-const FIXED: &[&str] = &["register", "login", "logout", "update", "self", "status"];
-
 /// Register, update and the two user lookups.
-pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
-    let register = warp::path!("user" / "register")
-        .and(warp::post())
+/// This file's routes in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(register, update, own, by_id))]
+pub struct Api;
+
+pub fn routes(app: &App, r: &Routes) -> BoxedFilter<(Response,)> {
+    let register = r
+        .route::<__path_register>()
         .and(with_app(app))
         .and(warp::ext::get::<ClientAddr>())
         .and(json::body())
         .and_then(register);
-    let update = warp::path!("user" / "update")
-        .and(warp::patch())
+    let update = r
+        .route::<__path_update>()
         .and(with_app(app))
         .and(authenticated(app))
         .and(json::body())
         .and_then(update);
-    let own = warp::path!("user" / "self")
-        .and(filters::get())
+    let own = r
+        .route::<__path_own>()
         .and(with_app(app))
         .and(authenticated(app))
         .and_then(own);
-    let by_id = warp::path("user")
-        .and(id("user", FIXED, &[]))
-        .and(filters::get())
+    let by_id = r
+        .route_with_id::<__path_by_id>("user")
         .and(with_app(app))
         .and(authenticated(app))
         .and_then(by_id);

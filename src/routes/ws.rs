@@ -13,16 +13,21 @@ use warp::filters::BoxedFilter;
 use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::{Reply, Response};
 
+use super::route::Routes;
 use crate::app::App;
 use crate::http::error::ApiError;
-use crate::http::filters::{self, with_app};
+use crate::http::filters::{with_app};
 use crate::http::json::optional_header;
 use crate::http::server::UpgradeSlot;
 
 /// `GET /init_ws`.
-pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
-    warp::path!("init_ws")
-        .and(filters::get())
+/// This file's routes in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(upgrade))]
+pub struct Api;
+
+pub fn routes(app: &App, r: &Routes) -> BoxedFilter<(Response,)> {
+    r.route::<__path_upgrade>()
         .and(optional_header("connection"))
         .and(optional_header("upgrade"))
         .and(optional_header("sec-websocket-version"))
