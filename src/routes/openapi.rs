@@ -16,6 +16,7 @@ use warp::reply::Response;
 
 use super::{app, channel, history, index, message, read, search, session, status, user, ws};
 use crate::http::filters;
+use limits::TypingInterval;
 use responses::Shared;
 
 #[derive(OpenApi)]
@@ -34,7 +35,7 @@ use responses::Shared;
     ),
     components(schemas(ws::frames::ClientFrame, ws::frames::Answer,
         crate::realtime::hub::Event)),
-    modifiers(&Shared),
+    modifiers(&Shared, &TypingInterval),
     security(("bearer" = [])),
 )]
 struct Api;
