@@ -1,17 +1,34 @@
+// @ts-check
 // The channel list: live as channels come and go, each with its unread
 // count, and the form that creates one.
 
-import { call, get, post } from './api.js';
-import { byId, h } from './dom.js';
+/** @import { Channel } from './api.js' */
+/** @import { Limits } from './limits.js' */
+
+import { ApiError, call, get, post } from './api.js';
+import { find, h } from './dom.js';
+import { report } from './notice.js';
 
 export class Channels {
-  constructor() {
+  /**
+   * @param {HTMLElement} nav the list's part of the page, with the form
+   * @param {Limits} limits
+   */
+  constructor(nav, limits) {
+    /** @type {Channel[]} */
     this.list = [];
+    /** @type {Map<string, number>} */
     this.unread = new Map();
+    /** @type {string | null} */
     this.current = null;
-    this.wireForm();
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.refreshTimer = undefined;
+    this.cap = limits.unread;
+    this.element = find(nav, 'ul', HTMLUListElement);
+    this.wireForm(nav, limits);
   }
 
+  /** @param {string | undefined} id */
   find(id) {
     return this.list.find((channel) => channel.id === id);
   }
@@ -23,6 +40,7 @@ export class Channels {
   }
 
   async refreshUnread() {
+    /** @type {{ channel: string, unread: number }[]} */
     const entries = await get('/user/self/unread');
     this.unread = new Map(entries.map((entry) => [entry.channel, entry.unread]));
     this.render();
@@ -31,32 +49,40 @@ export class Channels {
   /** Counts again shortly: markers move in bursts as messages are read. */
   refreshSoon() {
     clearTimeout(this.refreshTimer);
-    this.refreshTimer = setTimeout(() => this.refreshUnread().catch(() => {}), 250);
+    this.refreshTimer = setTimeout(() => this.refreshUnread().catch(report), 250);
   }
 
+  /** @param {Channel} channel */
   added(channel) {
     if (this.find(channel.id)) return;
     this.list.push(channel);
     this.render();
   }
 
+  /** @param {string} id */
   removed(id) {
     this.list = this.list.filter((channel) => channel.id !== id);
     this.unread.delete(id);
     this.render();
   }
 
-  /** One more unread message in a channel not being read. */
+  /**
+   * One more unread message in a channel not being read (counted, as the
+   * server counts, up to its cap).
+   * @param {string} id
+   */
   bump(id) {
-    this.unread.set(id, Math.min(1000, (this.unread.get(id) ?? 0) + 1));
+    this.unread.set(id, Math.min(this.cap, (this.unread.get(id) ?? 0) + 1));
     this.render();
   }
 
+  /** @param {string | null} id */
   select(id) {
     this.current = id;
     this.render();
   }
 
+  /** @param {string} id */
   async delete(id) {
     await call('DELETE', '/channel', { id });
     this.removed(id);
@@ -67,21 +93,22 @@ export class Channels {
    * focus keeps it while counts change around it.
    */
   render() {
-    const list = byId('channel-list');
-    const items = new Map([...list.children].map((li) => [li.dataset.id, li]));
+    const list = this.element;
+    const items = new Map([...list.children].map((li) => [li instanceof HTMLElement ? li.dataset.id : '', li]));
     this.list.forEach((channel, index) => {
       const li = items.get(channel.id) ?? this.item(channel);
       items.delete(channel.id);
       const here = channel.id === this.current;
-      const link = li.firstChild;
+      const link = find(li, 'a', HTMLAnchorElement);
       if (link.textContent !== channel.name) link.textContent = channel.name;
       li.classList.toggle('current', here);
       if (here) link.setAttribute('aria-current', 'page');
       else link.removeAttribute('aria-current');
       const count = here ? 0 : (this.unread.get(channel.id) ?? 0);
-      const badge = li.querySelector('.badge');
+      const badge = find(li, '.badge', HTMLElement);
       badge.hidden = count === 0;
-      badge.firstChild.textContent = count >= 1000 ? '999+' : String(count);
+      // At the cap, "more than one less".
+      if (badge.firstChild) badge.firstChild.textContent = count >= this.cap ? `${this.cap - 1}+` : String(count);
       if (list.children[index] !== li) list.insertBefore(li, list.children[index] ?? null);
     });
     for (const gone of items.values()) gone.remove();
@@ -91,6 +118,7 @@ export class Channels {
     document.title = waiting ? `(${waiting}) azuma` : 'azuma';
   }
 
+  /** @param {Channel} channel */
   item(channel) {
     return h(
       'li',
@@ -100,19 +128,25 @@ export class Channels {
     );
   }
 
-  /** "New channel" opens the form; "Create" creates it and goes there. */
-  wireForm() {
-    const toggle = byId('new-channel');
-    const form = byId('new-channel-form');
-    const input = byId('channel-name');
-    const error = byId('new-channel-error');
+  /**
+   * "New channel" opens the form; "Create" creates it and goes there.
+   * @param {HTMLElement} nav
+   * @param {Limits} limits
+   */
+  wireForm(nav, limits) {
+    const toggle = find(nav, 'button[aria-controls]', HTMLButtonElement);
+    const form = find(nav, 'form', HTMLFormElement);
+    const input = find(form, 'input', HTMLInputElement);
+    const error = find(form, '.error', HTMLElement);
+    input.maxLength = limits.channelName;
+    /** @param {boolean} open */
     const show = (open) => {
       form.hidden = !open;
       toggle.setAttribute('aria-expanded', String(open));
       error.textContent = '';
       if (open) input.focus();
     };
-    toggle.addEventListener('click', () => show(form.hidden));
+    toggle.addEventListener('click', () => show(form.hidden !== false));
     form.addEventListener('keydown', (event) => {
       if (event.key === 'Escape') {
         show(false);
@@ -130,6 +164,7 @@ export class Channels {
         show(false);
         location.hash = `#/c/${channel.id}`;
       } catch (failure) {
+        if (!(failure instanceof ApiError)) throw failure;
         error.textContent = failure.message;
       }
     });

@@ -1,47 +1,79 @@
+// @ts-check
 // Building the page: every text goes in as text (a text node), never as
 // HTML, so what people type can never become markup or script.
 
-/** An element with attributes (`on*` functions become listeners) and children. */
+/** @typedef {string | number | boolean | null | undefined | ((event: Event) => unknown)} Attribute */
+
+/**
+ * An element with attributes (`on*` functions become listeners) and children.
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Record<string, Attribute>} [attributes]
+ * @param {...(Node | string | null | undefined)} children
+ * @returns {HTMLElementTagNameMap[K]}
+ */
 export function h(tag, attributes = {}, ...children) {
   const element = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) {
     if (value === undefined || value === null || value === false) continue;
     if (typeof value === 'function') element.addEventListener(name.slice(2), value);
-    else if (name === 'className') element.className = value;
+    else if (name === 'className') element.className = String(value);
     else element.setAttribute(name, value === true ? '' : String(value));
   }
   element.append(...children.filter((child) => child !== null && child !== undefined));
   return element;
 }
 
-/** The element with this id. */
-export const byId = (id) => document.getElementById(id);
+/**
+ * The element that `selector` finds in `root`, which must be a `type`:
+ * each part of the page finds its own elements in the root it is given.
+ * @template {Element} T
+ * @param {ParentNode} root
+ * @param {string} selector
+ * @param {{ new (): T, name: string }} type
+ * @returns {T}
+ */
+export function find(root, selector, type) {
+  const found = root.querySelector(selector);
+  if (!(found instanceof type)) throw new Error(`The page has no ${type.name} ${selector}`);
+  return found;
+}
 
 // Formatters are costly to make: one of each, made once.
 const TIME = new Intl.DateTimeFormat([], { hour: '2-digit', minute: '2-digit' });
 const DAY_TIME = new Intl.DateTimeFormat([], { dateStyle: 'short', timeStyle: 'short' });
 const FULL = new Intl.DateTimeFormat([], { dateStyle: 'full', timeStyle: 'medium' });
 
-/** A clock time for a timestamp (with the date, if not today's). */
+/**
+ * A clock time for a timestamp (with the date, if not today's).
+ * @param {string} timestamp
+ */
 export function clock(timestamp) {
   const date = new Date(timestamp);
   const today = new Date().toDateString() === date.toDateString();
   return (today ? TIME : DAY_TIME).format(date);
 }
 
-/** A timestamp in full, for a tooltip. */
+/**
+ * A timestamp in full, for a tooltip.
+ * @param {string} timestamp
+ */
 export const fullDate = (timestamp) => FULL.format(new Date(timestamp));
 
 /**
  * Makes `button` ask once more before `action`: the first click turns it
  * into "Really delete?" for 5 s, a second one within them acts. Returns
  * what takes the question back (when what it would delete changes).
+ * @param {HTMLButtonElement} button
+ * @param {() => unknown} action
+ * @returns {() => void}
  */
 export function confirming(button, action) {
   const label = button.textContent;
+  /** @type {ReturnType<typeof setTimeout> | null} */
   let timer = null;
   const disarm = () => {
-    clearTimeout(timer);
+    if (timer !== null) clearTimeout(timer);
     timer = null;
     button.classList.remove('armed');
     button.textContent = label;

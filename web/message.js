@@ -1,13 +1,28 @@
+// @ts-check
 // One message in the log: author, time, text (as text), the "edited" mark,
 // and Edit and Delete for whoever may use them.
 
-import { call } from './api.js';
-import { clock, confirming, fullDate, h } from './dom.js';
+/** @import { Message } from './api.js' */
+
+import { ApiError, call } from './api.js';
+import { clock, confirming, find, fullDate, h } from './dom.js';
 
 /**
- * The element for `message`. `may.edit` and `may.delete` say which actions
- * it offers, `may.names(id)` names a user, and `may.saved(message)` and
- * `may.deleted(id)` take the server's answers.
+ * What a message's element offers, and where it sends what the server
+ * answers.
+ * @typedef {object} May
+ * @property {boolean} edit whether it offers Edit
+ * @property {boolean} delete whether it offers Delete
+ * @property {number} maxLength the longest message the server takes
+ * @property {(id: string) => string} names names a user
+ * @property {(message: Message) => void} saved takes an edited message
+ * @property {(id: string) => void} deleted takes a deleted message's id
+ */
+
+/**
+ * The element for `message`.
+ * @param {Message} message
+ * @param {May} may
  */
 export function render(message, may) {
   const actions = h('div', { className: 'actions' });
@@ -31,6 +46,10 @@ export function render(message, may) {
   );
   // The buttons are reached through their message (arrow keys in the log,
   // then Tab), not one by one between the log and the message box.
+  /**
+   * @param {string} text
+   * @param {() => void} [onclick]
+   */
   const button = (text, onclick) => h('button', { type: 'button', className: 'link', tabindex: '-1', onclick }, text);
   if (may.edit) actions.append(button('Edit', () => edit(element, message, may)));
   if (may.delete) {
@@ -38,17 +57,28 @@ export function render(message, may) {
     confirming(remove, () => erase(element, message, may));
     actions.append(remove);
   }
-  element.addEventListener('focusin', () => roving(element, '0'));
+  element.addEventListener('focusin', () => roving(element, 0));
   element.addEventListener('focusout', (event) => {
-    if (!element.contains(event.relatedTarget)) roving(element, '-1');
+    if (!element.contains(/** @type {Node | null} */ (event.relatedTarget))) roving(element, -1);
   });
   return element;
 }
 
-function roving(element, tabindex) {
-  for (const button of element.querySelectorAll('.actions button')) button.tabIndex = Number(tabindex);
+/**
+ * @param {HTMLElement} element
+ * @param {number} tabIndex
+ */
+function roving(element, tabIndex) {
+  for (const button of element.querySelectorAll('.actions button')) {
+    if (button instanceof HTMLElement) button.tabIndex = tabIndex;
+  }
 }
 
+/**
+ * @param {HTMLElement} element
+ * @param {Message} message
+ * @param {May} may
+ */
 async function erase(element, message, may) {
   try {
     await call('DELETE', `/message/${message.id}`);
@@ -58,11 +88,16 @@ async function erase(element, message, may) {
   }
 }
 
-/** Swaps the text for a form: Enter (or Save) saves, Escape cancels. */
+/**
+ * Swaps the text for a form: Enter (or Save) saves, Escape cancels.
+ * @param {HTMLElement} element
+ * @param {Message} message
+ * @param {May} may
+ */
 function edit(element, message, may) {
-  const content = element.querySelector('.content');
-  const actions = element.querySelector('.actions');
-  const box = h('textarea', { 'aria-label': 'Edit message', maxlength: '4000', rows: '2' });
+  const content = find(element, '.content', HTMLElement);
+  const actions = find(element, '.actions', HTMLElement);
+  const box = h('textarea', { 'aria-label': 'Edit message', maxlength: may.maxLength, rows: '2' });
   box.value = message.content;
   const done = () => {
     form.replaceWith(content);
@@ -84,25 +119,32 @@ function edit(element, message, may) {
           complain(element, failure);
         }
       },
-      onkeydown: (event) => {
-        if (event.key === 'Escape') done();
-        else if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
-          event.preventDefault();
-          form.requestSubmit();
-        }
-      },
     },
     box,
     h('button', { type: 'submit' }, 'Save'),
     h('button', { type: 'button', className: 'secondary', onclick: done }, 'Cancel'),
   );
+  form.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') done();
+    else if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
   content.replaceWith(form);
   actions.hidden = true;
   box.focus();
   box.setSelectionRange(box.value.length, box.value.length);
 }
 
+/**
+ * Shows the server's refusal by the message; anything else is no refusal
+ * and goes on up, to the notice.
+ * @param {HTMLElement} element
+ * @param {unknown} failure
+ */
 function complain(element, failure) {
+  if (!(failure instanceof ApiError)) throw failure;
   element.querySelector('.problem')?.remove();
   element.append(h('p', { className: 'problem error', role: 'alert' }, failure.message));
 }

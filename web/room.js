@@ -1,21 +1,47 @@
+// @ts-check
 // The open channel's messages: the newest page on open, older pages as the
 // log scrolls up, live messages, edits and deletions, the catch-up after a
 // reconnect, and the read marker moved as messages come into view.
 
+/** @import { Channel, Message, User } from './api.js' */
+/** @import { Limits } from './limits.js' */
+/** @import { Users } from './users.js' */
+
 import { get, post } from './api.js';
-import { byId } from './dom.js';
 import { render } from './message.js';
+import { report } from './notice.js';
 
 const PAGE = 50;
-const CATCH_UP = 100;
 /** How close to an end of the log counts as there, in pixels. */
 const NEAR = 48;
 
 export class Room {
-  constructor(users, me) {
+  /**
+   * @param {HTMLElement} log where the messages go
+   * @param {Users} users
+   * @param {User} me
+   * @param {Limits} limits
+   */
+  constructor(log, users, me, limits) {
     this.users = users;
     this.me = me;
-    this.log = byId('log');
+    this.log = log;
+    this.limits = limits;
+    // A catch-up asks for as many messages at a time as the server gives.
+    this.catchUpPage = limits.page;
+    /** @type {Channel | null} */
+    this.channel = null;
+    /** @type {Message[]} */
+    this.messages = [];
+    /** @type {Set<string>} */
+    this.ids = new Set();
+    /** @type {Message[] | null} */
+    this.waiting = null;
+    this.atNewest = false;
+    this.hasOlder = false;
+    this.loading = false;
+    /** @type {string | null} */
+    this.marked = null;
     this.close();
     this.log.addEventListener('scroll', () => this.scrolled(), { passive: true });
     this.log.addEventListener('keydown', (event) => this.key(event));
@@ -42,6 +68,9 @@ export class Room {
   /**
    * Opens `channel` at its newest messages, or around message `at`;
    * resolves to whether it did (another open may have overtaken it).
+   * @param {Channel} channel
+   * @param {string} [at]
+   * @returns {Promise<boolean>}
    */
   async open(channel, at) {
     this.close();
@@ -49,7 +78,9 @@ export class Room {
     this.waiting = [];
     this.log.setAttribute('aria-busy', 'true');
     const base = `/channel/${channel.id}/messages`;
+    /** @type {Message[]} */
     let page;
+    /** @type {Message | null} */
     let found = null;
     try {
       if (at) {
@@ -90,18 +121,30 @@ export class Room {
     return true;
   }
 
-  /** Places the live messages that waited, if the log reaches the newest. */
+  /**
+   * Places the live messages that waited, if the log reaches the newest.
+   * @param {Channel} channel
+   */
   async release(channel) {
     const waiting = this.waiting ?? [];
     this.waiting = null;
     if (this.atNewest && this.channel === channel) await this.place(channel, waiting, 'end');
   }
 
+  /**
+   * @param {string} id
+   * @returns {HTMLElement | null}
+   */
   element(id) {
     return this.log.querySelector(`[data-id="${CSS.escape(id)}"]`);
   }
 
-  /** Draws `page` of `channel` at one end of the log (authors' names fetched first). */
+  /**
+   * Draws `page` of `channel` at one end of the log (authors' names fetched first).
+   * @param {Channel} channel
+   * @param {Message[]} page
+   * @param {'start' | 'end'} end
+   */
   async place(channel, page, end) {
     await this.users.load(page.map((message) => message.author));
     if (this.channel !== channel) return;
@@ -117,15 +160,28 @@ export class Room {
     }
   }
 
+  /** @param {Message} message */
   draw(message) {
     const mine = message.author === this.me.id;
     return render(message, {
       edit: mine,
-      delete: mine || this.channel.owner === this.me.id,
+      delete: mine || this.channel?.owner === this.me.id,
+      maxLength: this.limits.content,
       names: (id) => this.users.name(id),
       saved: (updated) => this.update(updated),
       deleted: (id) => this.removed(id),
     });
+  }
+
+  /** The log shown, or not (search results in its place). */
+  /** @param {boolean} shown */
+  show(shown) {
+    this.log.hidden = !shown;
+    if (shown) this.seen();
+  }
+
+  focus() {
+    this.log.focus();
   }
 
   /** Whether the reader can see the newest end of the log. */
@@ -146,7 +202,11 @@ export class Room {
     }
   }
 
-  /** Loads a page with `fetch` unless one is loading; then `done(page)`. */
+  /**
+   * Loads a page with `fetch` unless one is loading; then `done(page)`.
+   * @param {() => Promise<Message[]>} fetch
+   * @param {(channel: Channel, page: Message[]) => Promise<void>} done
+   */
   async page(fetch, done) {
     const channel = this.channel;
     if (!channel || this.loading || !this.messages.length) return;
@@ -168,7 +228,7 @@ export class Room {
     if (!this.hasOlder) return;
     const first = this.messages[0]?.id;
     return this.page(
-      () => get(`/channel/${this.channel.id}/messages?before=${first}&limit=${PAGE}`),
+      () => get(`/channel/${this.channel?.id}/messages?before=${first}&limit=${PAGE}`),
       async (channel, page) => {
         this.hasOlder = page.length === PAGE;
         const fromBottom = this.log.scrollHeight - this.log.scrollTop;
@@ -184,7 +244,7 @@ export class Room {
     const last = this.messages[this.messages.length - 1]?.id;
     this.waiting = [];
     return this.page(
-      () => get(`/channel/${this.channel.id}/messages?after=${last}&limit=${PAGE}`),
+      () => get(`/channel/${this.channel?.id}/messages?after=${last}&limit=${PAGE}`),
       async (channel, page) => {
         this.atNewest = page.length < PAGE;
         await this.place(channel, page, 'end');
@@ -204,11 +264,12 @@ export class Room {
     const stick = this.nearBottom();
     for (;;) {
       const last = this.messages[this.messages.length - 1].id;
-      const page = await get(`/channel/${channel.id}/messages?after=${last}&limit=${CATCH_UP}`);
+      const page = await get(`/channel/${channel.id}/messages?after=${last}&limit=${this.catchUpPage}`);
       if (this.channel !== channel) return;
       await this.place(channel, page, 'end');
-      if (page.length < CATCH_UP) break;
+      if (page.length < this.catchUpPage) break;
     }
+    /** @type {Message[]} */
     const newest = await get(`/channel/${channel.id}/messages?limit=${PAGE}`);
     if (this.channel !== channel || !newest.length) return;
     const current = new Map(newest.map((message) => [message.id, message]));
@@ -222,7 +283,10 @@ export class Room {
     this.seen();
   }
 
-  /** A live message; returns whether the reader sees it now. */
+  /**
+   * A live message; returns whether the reader sees it now.
+   * @param {Message} message
+   */
   async add(message) {
     const channel = this.channel;
     if (message.channel !== channel?.id) return false;
@@ -238,6 +302,7 @@ export class Room {
     return stick && document.visibilityState === 'visible';
   }
 
+  /** @param {Message} message */
   update(message) {
     const index = this.messages.findIndex((m) => m.id === message.id);
     const element = this.element(message.id);
@@ -249,25 +314,34 @@ export class Room {
     if (focused) fresh.focus();
   }
 
-  /** A message gone; the focus, if it was on it, moves to its neighbour. */
+  /**
+   * A message gone; the focus, if it was on it, moves to its neighbour.
+   * @param {string} id
+   */
   removed(id) {
     const element = this.element(id);
     if (!element) return;
     const focused = element.contains(document.activeElement);
-    const next = element.nextElementSibling ?? element.previousElementSibling;
+    const next = /** @type {HTMLElement | null} */ (element.nextElementSibling ?? element.previousElementSibling);
     this.messages = this.messages.filter((m) => m.id !== id);
     element.remove();
     if (focused) (next ?? this.log).focus();
   }
 
-  /** Up and Down (Home, End) move between messages; Tab then reaches a message's buttons. */
+  /**
+   * Up and Down (Home, End) move between messages; Tab then reaches a message's buttons.
+   * @param {KeyboardEvent} event
+   */
   key(event) {
+    /** @type {Record<string, number>} */
     const moves = { ArrowUp: -1, ArrowDown: 1, Home: -Infinity, End: Infinity };
-    if (!(event.key in moves) || event.target.closest('form')) return;
-    const all = [...this.log.querySelectorAll('.msg')];
+    const target = event.target;
+    if (!(event.key in moves) || !(target instanceof Element) || target.closest('form')) return;
+    /** @type {HTMLElement[]} */
+    const all = [...this.log.querySelectorAll('.msg')].filter((element) => element instanceof HTMLElement);
     if (!all.length) return;
     event.preventDefault();
-    const here = all.indexOf(event.target.closest('.msg'));
+    const here = all.findIndex((element) => element.contains(target));
     const from = here < 0 ? all.length : here;
     all[Math.min(all.length - 1, Math.max(0, from + moves[event.key]))].focus();
   }
@@ -279,8 +353,10 @@ export class Room {
     const newest = this.messages[this.messages.length - 1].id;
     if (newest === this.marked) return;
     this.marked = newest;
-    post(`/channel/${this.channel.id}/read`, { message: newest }).catch(() => {
+    post(`/channel/${this.channel.id}/read`, { message: newest }).catch((failure) => {
+      // Not moved: the next look tries again.
       this.marked = null;
+      report(failure);
     });
   }
 }

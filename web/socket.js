@@ -1,14 +1,23 @@
+// @ts-check
 // The realtime connection: authenticates, hands every event on in order,
 // and reconnects with backoff after a drop or a server restart.
 
+import { report } from './notice.js';
+
 const MAX_DELAY_MS = 10_000;
+
+/**
+ * @typedef {object} Handlers
+ * @property {(type: string, content: any) => void} event each event after `Welcome`
+ * @property {(again: boolean) => void} welcome each authentication (`again` after a reconnect)
+ * @property {(open: boolean) => void} state the connection's ups and downs
+ * @property {() => void} rejected a token the server no longer takes
+ */
 
 export class Socket {
   /**
-   * `handlers.event(type, content)` gets each event after `Welcome`;
-   * `handlers.welcome(again)` each authentication (`again` after a
-   * reconnect); `handlers.state(open)` the connection's ups and downs;
-   * `handlers.rejected()` a token the server no longer takes.
+   * @param {string} token
+   * @param {Handlers} handlers
    */
   constructor(token, handlers) {
     this.token = token;
@@ -16,7 +25,10 @@ export class Socket {
     this.failures = 0;
     this.welcomed = false;
     this.stopped = false;
-    this.connect();
+    this.ready = false;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.timer = undefined;
+    this.ws = this.connect();
   }
 
   connect() {
@@ -27,13 +39,17 @@ export class Socket {
     ws.onopen = () => this.send('Authenticate', { token: this.token }, true);
     ws.onmessage = (frame) => this.receive(frame.data);
     ws.onclose = (close) => this.closed(close);
+    return ws;
   }
 
+  /** @param {string} data */
   receive(data) {
     let frame;
     try {
       frame = JSON.parse(data);
-    } catch {
+    } catch (error) {
+      // The server sends JSON only: a frame that is not is reported, and skipped.
+      report(error);
       return;
     }
     if (frame.type === 'Welcome') {
@@ -52,6 +68,7 @@ export class Socket {
     }
   }
 
+  /** @param {CloseEvent} close */
   closed(close) {
     if (this.stopped) return;
     if (close.code === 1008 && /revoked|expired/.test(close.reason)) return this.reject();
@@ -69,7 +86,11 @@ export class Socket {
     this.handlers.rejected();
   }
 
-  /** Sends a frame if the connection is up; returns whether it was sent. */
+  /**
+   * Sends a frame if the connection is up; returns whether it was sent.
+   * @param {string} type
+   * @param {unknown} content
+   */
   send(type, content, always = false) {
     if (!always && !this.ready) return false;
     if (this.ws.readyState !== WebSocket.OPEN) return false;

@@ -16,44 +16,18 @@ use crate::app::App;
 use crate::http::asset::Asset;
 use crate::http::filters;
 
-const JS: &str = "text/javascript; charset=utf-8";
+/// A file of `web/`: its name, body, gzipped body and content type.
+type WebFile = (&'static str, &'static [u8], &'static [u8], &'static str);
 
-/// A file of `web/`: its name, body, gzipped body (from `build.rs`) and
-/// content type.
-macro_rules! web {
-    ($name:literal, $content_type:expr) => {
-        (
-            $name,
-            include_bytes!(concat!("../../web/", $name)).as_slice(),
-            include_bytes!(concat!(env!("OUT_DIR"), "/", $name, ".gz")).as_slice(),
-            $content_type,
-        )
-    };
-}
+// `PAGE_FILE` and `FILES`, written by `build.rs` from `web/` (the one list
+// of the client's files).
+include!(concat!(env!("OUT_DIR"), "/web.rs"));
 
 /// The page, `/app/` itself.
 static PAGE: LazyLock<Asset> = LazyLock::new(|| {
-    let (_, body, gzip, content_type) = web!("index.html", "text/html; charset=utf-8");
+    let (_, body, gzip, content_type) = PAGE_FILE;
     Asset::new(body, gzip, content_type)
 });
-
-/// The page's files under `/app/`, by name.
-const FILES: &[(&str, &[u8], &[u8], &str)] = &[
-    web!("style.css", "text/css; charset=utf-8"),
-    web!("icon.svg", "image/svg+xml"),
-    web!("main.js", JS),
-    web!("chat.js", JS),
-    web!("api.js", JS),
-    web!("dom.js", JS),
-    web!("signin.js", JS),
-    web!("socket.js", JS),
-    web!("users.js", JS),
-    web!("channels.js", JS),
-    web!("room.js", JS),
-    web!("message.js", JS),
-    web!("composer.js", JS),
-    web!("search.js", JS),
-];
 
 /// Each file with its hash, made on the first request for any of them.
 static ASSETS: LazyLock<Vec<(&str, Asset)>> = LazyLock::new(|| {

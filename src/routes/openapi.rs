@@ -13,6 +13,7 @@ use warp::http::{HeaderValue, header};
 use warp::reply::Response;
 
 use super::route::Routes;
+use limits::TypingInterval;
 use responses::Shared;
 
 /// What the whole document says beyond its operations.
@@ -24,6 +25,7 @@ use responses::Shared;
     paths(serve),
     components(schemas(super::ws::frames::ClientFrame, super::ws::frames::Answer,
         crate::realtime::hub::Event)),
+    modifiers(&TypingInterval),
     security(("bearer" = [])),
 )]
 struct Api;

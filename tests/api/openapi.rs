@@ -277,6 +277,54 @@ async fn the_websocket_frames_are_schemas_of_the_document() {
     server.stop().await;
 }
 
+/// The limits the web client reads from the document (`web/limits.js`),
+/// where it reads them: docs/API.md's numbers, and the typing interval.
+#[tokio::test]
+async fn the_document_states_the_limits_the_web_client_reads() {
+    let server = TestServer::start().await;
+    let doc = document(&server).await;
+    let schemas = &doc["components"]["schemas"];
+    let parameter = |path: &str, name: &str| {
+        let parameters = doc["paths"][path]["get"]["parameters"].as_array();
+        let found = parameters.and_then(|all| all.iter().find(|p| p["name"] == name));
+        found.expect("the parameter")["schema"].clone()
+    };
+    let typing = schemas["ClientFrame"]["oneOf"]
+        .as_array()
+        .and_then(|frames| {
+            frames
+                .iter()
+                .find(|f| f["properties"]["type"]["enum"][0] == "Typing")
+        })
+        .expect("the Typing frame");
+    for (what, value, expected) in [
+        ("content", &schemas["MessageContent"]["maxLength"], 4000),
+        ("channel name", &schemas["ChannelName"]["maxLength"], 100),
+        ("description", &schemas["Description"]["maxLength"], 1024),
+        ("user name", &schemas["UserName"]["maxLength"], 64),
+        ("password", &schemas["Password"]["maxLength"], 1024),
+        (
+            "unread",
+            &schemas["Unread"]["properties"]["unread"]["maximum"],
+            1000,
+        ),
+        (
+            "search q",
+            &parameter("/message/search", "q")["maxLength"],
+            200,
+        ),
+        (
+            "history limit",
+            &parameter("/channel/{id}/messages", "limit")["maximum"],
+            100,
+        ),
+        ("typing interval", &typing["x-azuma-interval-ms"], 3000),
+    ] {
+        assert_eq!(value, &json!(expected), "{what}");
+    }
+    server.stop().await;
+}
+
 /// Found by schemathesis: serde reads a struct from an array of its
 /// fields, so `[null, null]` was a valid `PATCH /user/update`.
 #[tokio::test]

@@ -1,17 +1,20 @@
 //! The schemas of the types that only hold valid input: the limits of
-//! docs/API.md, stated from the same constants the types check.
+//! docs/API.md, stated from the same constants the types check (the web
+//! client reads them from here).
 
 use std::borrow::Cow;
 
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
-use utoipa::openapi::{RefOr, schema::SchemaType};
-use utoipa::{PartialSchema, ToSchema};
+use serde_json::json;
+use utoipa::openapi::schema::{Object, ObjectBuilder, Schema, Type};
+use utoipa::openapi::{OpenApi, RefOr, schema::SchemaType};
+use utoipa::{Modify, PartialSchema, ToSchema};
 
 use crate::domain::names::{
     ChannelName, Description, LoginName, MAX_CHANNEL_NAME, MAX_CONTENT, MAX_DESCRIPTION,
     MAX_PASSWORD_BYTES, MessageContent, Password, UserName,
 };
 use crate::domain::unicode::{self, USER_NAME_MAX};
+use crate::realtime::typing;
 
 /// A regex character class body of the characters of the Basic
 /// Multilingual Plane for which `pick` holds, as `\uXXXX` ranges (which
@@ -131,3 +134,42 @@ schema!(
     text(1, MAX_CONTENT, "1-4000 characters, not whitespace only")
         .pattern(Some(format!("[^{}]", class(char::is_whitespace))))
 );
+
+/// States on the `Typing` frame of `ClientFrame`, as `x-azuma-interval-ms`,
+/// how often the server relays one per user and channel
+/// ([`typing::INTERVAL`]): what a client paces its own frames by.
+pub struct TypingInterval;
+
+impl Modify for TypingInterval {
+    fn modify(&self, doc: &mut OpenApi) {
+        let frames = doc
+            .components
+            .as_mut()
+            .and_then(|c| c.schemas.get_mut("ClientFrame"));
+        let Some(RefOr::T(Schema::OneOf(frames))) = frames else {
+            return;
+        };
+        let typing = frames.items.iter_mut().find_map(|frame| match frame {
+            RefOr::T(Schema::Object(frame)) if is_frame(frame, "Typing") => Some(frame),
+            _ => None,
+        });
+        if let Some(frame) = typing {
+            frame
+                .extensions
+                .get_or_insert_with(Default::default)
+                .insert(
+                    "x-azuma-interval-ms".into(),
+                    json!(typing::INTERVAL.as_millis()),
+                );
+        }
+    }
+}
+
+/// Whether `frame` is the schema of the frames of type `name`.
+fn is_frame(frame: &Object, name: &str) -> bool {
+    matches!(
+        frame.properties.get("type"),
+        Some(RefOr::T(Schema::Object(tag)))
+            if tag.enum_values.as_deref() == Some(&[json!(name)][..])
+    )
+}

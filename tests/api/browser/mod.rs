@@ -9,6 +9,7 @@
 mod chat;
 mod launch;
 mod look;
+mod notice;
 mod page;
 mod session;
 
