@@ -90,6 +90,17 @@ pub fn name_key(nfc_name: &str) -> String {
     unicode_security::skeleton(&folded).collect()
 }
 
+/// What names are sorted and matched by when people look for someone:
+/// without case or diacritics (`Émile` as `emile`).
+pub fn sort_key(s: &str) -> String {
+    let marks = CodePointMapData::<GeneralCategory>::new();
+    let bare: String = s
+        .nfd()
+        .filter(|c| marks.get(*c) != GeneralCategory::NonspacingMark)
+        .collect();
+    bare.to_lowercase()
+}
+
 /// Whether `c` belongs inside a word, as the search index splits text:
 /// letters, digits and the marks that go with them.
 pub fn is_word_char(c: char) -> bool {

@@ -207,6 +207,35 @@ pub fn remove(conn: &mut Connection, name: &str) -> Result<(), Refusal> {
     Ok(tx.commit()?)
 }
 
+/// At most `limit` accounts whose name starts with `prefix`, ignoring case
+/// and diacritics, sorted by name the same way. (Every name is read: a
+/// server's accounts are people, not millions.)
+pub fn people(conn: &Connection, prefix: &str, limit: usize) -> Result<Vec<User>, StoreError> {
+    let prefix = unicode::sort_key(prefix);
+    let mut stmt = conn.prepare_cached("SELECT id, name, created_at FROM users")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(User {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            created_at: Timestamp(r.get(2)?),
+        })
+    })?;
+    let mut found = Vec::new();
+    for user in rows {
+        let user = user?;
+        let key = unicode::sort_key(&user.name);
+        if key.starts_with(&prefix) {
+            found.push((key, user));
+        }
+    }
+    found.sort_by(|(a, x), (b, y)| a.cmp(b).then_with(|| x.name.cmp(&y.name)));
+    Ok(found
+        .into_iter()
+        .take(limit)
+        .map(|(_, user)| user)
+        .collect())
+}
+
 /// Every account, oldest first.
 pub fn accounts(conn: &Connection) -> Result<Vec<Account>, StoreError> {
     let mut stmt = conn.prepare(

@@ -1,6 +1,6 @@
-//! Accounts: `POST /user/register`, `PATCH /user/update`, `GET /user/self`
-//! and `GET /user/{id}`. (Signing in and out is in `session`; statuses in
-//! `status`.)
+//! Accounts: `POST /user/register`, `PATCH /user/update`, `GET /user/self`,
+//! `GET /user/{id}` and `GET /user` (the people on the server). (Signing in
+//! and out is in `session`; statuses in `status`.)
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -53,7 +53,7 @@ pub(super) struct WithStatus<'a> {
 /// Register, update and the two user lookups.
 /// This file's routes in the OpenAPI document.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(register, update, own, by_id))]
+#[openapi(paths(register, update, own, by_id, people))]
 pub struct Api;
 
 pub fn routes(app: &App, r: &Routes) -> BoxedFilter<(Response,)> {
@@ -79,7 +79,15 @@ pub fn routes(app: &App, r: &Routes) -> BoxedFilter<(Response,)> {
         .and(with_app(app))
         .and(authenticated(app))
         .and_then(by_id);
+    let people = r
+        .route::<__path_people>()
+        .and(with_app(app))
+        .and(authenticated(app))
+        .and(warp::query::<PeopleQuery>())
+        .and_then(people);
     register
+        .or(people)
+        .unify()
         .or(update)
         .unify()
         .or(own)
@@ -193,5 +201,52 @@ async fn get(app: App, id: Uuid) -> Result<Response, Rejection> {
         user: &user,
         onlinestatus: app.presence.visible(&id),
     };
+    Ok(json::reply(StatusCode::OK, &reply))
+}
+
+/// The query of `GET /user`, as given.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct PeopleQuery {
+    /// Only names that start with this, ignoring case and diacritics.
+    #[param(value_type = Option<String>, max_length = 64)]
+    q: Option<String>,
+    /// How many, 100 if absent.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    limit: Option<String>,
+}
+
+/// Most people one answer lists, and the default.
+const PEOPLE_LIMIT: usize = 100;
+
+/// The people on the server, by name: for choosing whom to write to.
+#[utoipa::path(get, operation_id = "list_users", path = "/user", tag = "users", params(PeopleQuery),
+    responses(
+        (status = 200, description = "The accounts, by name, ignoring case and diacritics", body = Vec<WithStatus>),
+    ))]
+pub(super) async fn people(app: App, _: Session, query: PeopleQuery) -> Result<Response, Rejection> {
+    let prefix = query.q.unwrap_or_default();
+    if prefix.chars().count() > crate::domain::unicode::USER_NAME_MAX {
+        return Err(ApiError::BadRequest("q is longer than any name".into()).into());
+    }
+    let limit = match query.limit {
+        None => PEOPLE_LIMIT,
+        Some(text) => text
+            .parse()
+            .ok()
+            .filter(|n| (1..=PEOPLE_LIMIT).contains(n))
+            .ok_or_else(|| ApiError::BadRequest(format!("limit must be from 1 to {PEOPLE_LIMIT}")))?,
+    };
+    let found = app
+        .db
+        .run(move |conn| users::people(conn, &prefix, limit))
+        .await?;
+    let reply: Vec<WithStatus<'_>> = found
+        .iter()
+        .map(|user| WithStatus {
+            user,
+            onlinestatus: app.presence.visible(&user.id),
+        })
+        .collect();
     Ok(json::reply(StatusCode::OK, &reply))
 }

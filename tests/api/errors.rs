@@ -13,8 +13,7 @@ async fn unknown_routes_are_404_json() {
     let server = TestServer::start().await;
     for path in [
         "/nope",
-        "/user",
-        "/user/",
+        "/users",
         "/user/self/extra",
         "/user/status",
         "//",

@@ -73,7 +73,7 @@ async fn every_route_of_api_md_and_nothing_else_is_in_the_document() {
     let server = TestServer::start().await;
     let doc = document(&server).await;
     let want = api_md();
-    assert_eq!(want.len(), 25, "{want:?}");
+    assert!(want.len() >= 25, "the headings were read: {want:?}");
     assert_eq!(operations(&doc), want);
     let public = [
         "/",

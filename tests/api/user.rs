@@ -327,3 +327,52 @@ async fn get_user_by_id() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_people_on_the_server_by_name_ignoring_case_and_diacritics() {
+    let server = TestServer::start().await;
+    let zoe = server.register("zoe", "pw").await;
+    for name in ["Émile", "bob", "emma", "Anna"] {
+        server.register(name, "pw").await;
+    }
+    let mut ws = crate::helpers::WsClient::connect(&server.base).await;
+    ws.authenticate(&zoe).await;
+    let names = |reply: &crate::helpers::Reply| -> Vec<String> {
+        let list = reply
+            .assert_json(200)
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        list.iter()
+            .map(|u| u["name"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let all = server.get("/user", Some(&zoe)).await;
+    assert_eq!(names(&all), ["Anna", "bob", "Émile", "emma", "zoe"]);
+    let first = &all.body[0];
+    assert_uuid(first["id"].as_str().unwrap());
+    assert_timestamp(first["created_at"].as_str().unwrap());
+    assert_eq!(first["onlinestatus"], "OFFLINE");
+    assert_eq!(all.body[4]["onlinestatus"], "ONLINE", "zoe is connected");
+    let em = server.get("/user?q=EM", Some(&zoe)).await;
+    assert_eq!(names(&em), ["Émile", "emma"]);
+    let em = server.get("/user?q=%C3%A9m&limit=1", Some(&zoe)).await;
+    assert_eq!(names(&em), ["Émile"]);
+    assert!(names(&server.get("/user?q=x", Some(&zoe)).await).is_empty());
+    for bad in [
+        "limit=0",
+        "limit=101",
+        "limit=x",
+        &format!("q={}", "a".repeat(65)),
+    ] {
+        server
+            .get(&format!("/user?{bad}"), Some(&zoe))
+            .await
+            .assert_error(400, "BAD_REQUEST");
+    }
+    server
+        .get("/user", None)
+        .await
+        .assert_error(401, "UNAUTHORIZED");
+    server.stop().await;
+}
