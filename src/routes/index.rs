@@ -10,7 +10,7 @@ use warp::{Filter, Rejection, Reply};
 use super::route::Routes;
 use crate::app::App;
 use crate::http::error::ApiError;
-use crate::http::filters::{with_app};
+use crate::http::filters::with_app;
 use crate::http::json::{self, optional_header};
 use crate::writer::writes::Probe;
 

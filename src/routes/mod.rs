@@ -16,18 +16,26 @@ macro_rules! resources {
 
         /// Each resource's part of the OpenAPI document.
         fn parts() -> Vec<utoipa::openapi::OpenApi> {
-            vec![$(<$file::Api as utoipa::OpenApi>::openapi()),*]
+            vec![<index::Api as utoipa::OpenApi>::openapi(), $(<$file::Api as utoipa::OpenApi>::openapi()),*]
         }
 
-        /// Each resource's routes, tried in turn.
-        fn resources(app: &App, r: &Routes) -> Vec<BoxedFilter<(Response,)>> {
-            vec![$($file::routes(app, r)),*]
+        /// Each resource's routes, tried in turn after `first` (chained,
+        /// not boxed one inside another: every request passes them).
+        fn resources(
+            first: BoxedFilter<(Response,)>,
+            app: &App,
+            r: &Routes,
+        ) -> BoxedFilter<(Response,)> {
+            first $(.or($file::routes(app, r)).unify())* .boxed()
         }
     };
 }
 
+// `index` first, then the most asked: the order changes what a request
+// costs, never which route takes it.
+mod index;
 resources!(
-    index, user, session, status, channel, history, message, search, read, ws, app
+    message, history, user, channel, read, search, session, status, ws, app
 );
 
 use warp::Filter;
@@ -47,11 +55,9 @@ use route::Routes;
 pub fn api(app: &App, cors_origins: &[String], local_only: bool) -> BoxedFilter<(Response,)> {
     let doc = openapi::document(parts());
     let routes = Routes::new(&doc);
-    let api = resources(app, &routes)
-        .into_iter()
-        .fold(openapi::routes(&doc, &routes), |api, next| {
-            api.or(next).unify().boxed()
-        })
+    let api = resources(index::routes(app, &routes), app, &routes)
+        .or(openapi::routes(&doc, &routes))
+        .unify()
         .recover(error::recover)
         .unify();
     // A 405 says which methods the path does take (RFC 9110).

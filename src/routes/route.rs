@@ -57,30 +57,32 @@ impl Routes {
     }
 
     /// The route `P` declares, for a path without parameters.
-    pub fn route<P: utoipa::Path>(&self) -> BoxedFilter<()> {
-        self.path::<P>()
-            .map(drop)
-            .untuple_one()
-            .and(method::<P>())
-            .boxed()
+    pub fn route<P: utoipa::Path>(
+        &self,
+    ) -> impl Filter<Extract = (), Error = Rejection> + Clone + use<P> {
+        self.path::<P>().map(drop).untuple_one().and(method::<P>())
     }
 
     /// The route `P` declares, for a path with one id (`{id}`): a malformed
     /// id is a 400 naming `what`, before the method is looked at.
-    pub fn route_with_id<P: utoipa::Path>(&self, what: &'static str) -> BoxedFilter<(Uuid,)> {
+    pub fn route_with_id<P: utoipa::Path>(
+        &self,
+        what: &'static str,
+    ) -> impl Filter<Extract = (Uuid,), Error = Rejection> + Clone + use<P> {
         self.path::<P>()
             .and_then(move |params: Vec<String>| async move {
                 let id = params.first().map_or("", String::as_str);
                 parse_id(id, what).map_err(Rejection::from)
             })
             .and(method::<P>())
-            .boxed()
     }
 
     /// `P`'s path: its parameters, raw, when the request's path matches it
     /// and none of them is a fixed name of another path in that place
     /// (`/user/status` is no user id: `/user/status/set` is a path).
-    pub fn path<P: utoipa::Path>(&self) -> BoxedFilter<(Vec<String>,)> {
+    pub fn path<P: utoipa::Path>(
+        &self,
+    ) -> impl Filter<Extract = (Vec<String>,), Error = Rejection> + Clone + use<P> {
         let own = template(&P::path());
         // For each of `own`'s segments, the fixed names other paths have
         // there after the same segments.
@@ -99,21 +101,17 @@ impl Routes {
                     .collect()
             })
             .collect();
-        warp::path::full()
-            .and_then(move |path: FullPath| {
-                let found =
-                    segments(path.as_str()).and_then(|segments| {
-                        let params = matches(&own, &segments)?;
-                        let fixed_elsewhere = own.iter().zip(&segments).zip(&names).any(
-                            |((segment, given), names)| {
-                                segment.is_none() && names.iter().any(|n| n == given)
-                            },
-                        );
-                        (!fixed_elsewhere).then_some(params)
-                    });
-                async move { found.ok_or_else(warp::reject::not_found) }
-            })
-            .boxed()
+        let (own, names) = (Arc::new(own), Arc::new(names));
+        warp::path::full().and_then(move |path: FullPath| {
+            let found = params(&own, path.as_str()).filter(|params| {
+                // No parameter may be a fixed name of another path there.
+                let mut given = params.iter();
+                !own.iter().zip(names.iter()).any(|(segment, names)| {
+                    segment.is_none() && given.next().is_some_and(|g| names.contains(g))
+                })
+            });
+            async move { found.ok_or_else(warp::reject::not_found) }
+        })
     }
 
     /// The methods of the path that `path` matches (a fixed segment winning
@@ -172,6 +170,29 @@ fn segments(path: &str) -> Option<Vec<&str>> {
     let rest = rest.strip_suffix('/').unwrap_or(rest);
     let segments: Vec<&str> = rest.split('/').collect();
     (!segments.iter().any(|s| s.is_empty())).then_some(segments)
+}
+
+/// The parameters of request path `path` if it matches `template`: a
+/// first pass that allocates nothing turns most paths away (most routes
+/// do not match most requests).
+fn params(template: &Template, path: &str) -> Option<Vec<String>> {
+    if template.is_empty() {
+        return (path == "/").then(Vec::new);
+    }
+    let rest = path.strip_prefix('/')?;
+    let mut given = rest.split('/');
+    for t in template {
+        match (t, given.next()) {
+            (_, None) => return None,
+            (Some(fixed), Some(s)) if fixed != s => return None,
+            _ => {}
+        }
+    }
+    // Nothing more, but perhaps one trailing slash.
+    match (given.next(), given.next()) {
+        (None, _) | (Some(""), None) => matches(template, &segments(path)?),
+        _ => None,
+    }
 }
 
 /// The parameters of `segments` if they match `template`.
