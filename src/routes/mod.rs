@@ -14,6 +14,11 @@ macro_rules! resources {
     ($($file:ident),* $(,)?) => {
         $(mod $file;)*
 
+        /// The OpenAPI document.
+        fn document() -> utoipa::openapi::OpenApi {
+            openapi::document(parts())
+        }
+
         /// Each resource's part of the OpenAPI document.
         fn parts() -> Vec<utoipa::openapi::OpenApi> {
             vec![<index::Api as utoipa::OpenApi>::openapi(), $(<$file::Api as utoipa::OpenApi>::openapi()),*]
@@ -31,11 +36,11 @@ macro_rules! resources {
     };
 }
 
-// `index` first, then the most asked: the order changes what a request
-// costs, never which route takes it.
+// Tried in this order: it changes what a request costs, never which route
+// takes it. `index` first: `GET /` is the cheapest and most asked.
 mod index;
 resources!(
-    message, history, user, channel, read, search, session, status, ws, app
+    user, session, status, channel, history, message, search, read, ws, app
 );
 
 use warp::Filter;
@@ -53,10 +58,9 @@ use route::Routes;
 /// API's JSON. (The access log is the server's: it knows the client's
 /// address.)
 pub fn api(app: &App, cors_origins: &[String], local_only: bool) -> BoxedFilter<(Response,)> {
-    let doc = openapi::document(parts());
-    let routes = Routes::new(&doc);
+    let routes = Routes::new(document);
     let api = resources(index::routes(app, &routes), app, &routes)
-        .or(openapi::routes(&doc, &routes))
+        .or(openapi::routes(document, &routes))
         .unify()
         .recover(error::recover)
         .unify();

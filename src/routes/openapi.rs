@@ -5,6 +5,8 @@
 mod limits;
 mod responses;
 
+use std::sync::{Arc, OnceLock};
+
 use bytes::Bytes;
 use utoipa::OpenApi;
 use warp::Filter;
@@ -91,8 +93,11 @@ fn serve(json: &Bytes) -> Response {
     response
 }
 
-/// `GET /openapi.json`, serialised once.
-pub fn routes(doc: &utoipa::openapi::OpenApi, r: &Routes) -> BoxedFilter<(Response,)> {
-    let json = Bytes::from(served(doc));
-    r.route::<__path_serve>().map(move || serve(&json)).boxed()
+/// `GET /openapi.json`, built and serialised on the first request (a start
+/// need not wait for it), then served from memory.
+pub fn routes(document: fn() -> utoipa::openapi::OpenApi, r: &Routes) -> BoxedFilter<(Response,)> {
+    let json: Arc<OnceLock<Bytes>> = Arc::default();
+    r.route::<__path_serve>()
+        .map(move || serve(json.get_or_init(|| Bytes::from(served(&document())))))
+        .boxed()
 }

@@ -7,10 +7,9 @@
 //! Paths are matched as warp's `path!` did: raw segments, no empty one, and
 //! at most one trailing slash.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use uuid::Uuid;
-use warp::filters::BoxedFilter;
 use warp::filters::path::FullPath;
 use warp::{Filter, Rejection};
 
@@ -19,40 +18,23 @@ use crate::http::filters::{self, parse_id};
 /// Every path template of the API, with its methods.
 #[derive(Clone)]
 pub struct Routes {
-    paths: Arc<Vec<(Template, Vec<&'static str>)>>,
+    /// Read from the document on first need (a route with a parameter, or
+    /// a 405), not at start: building the document takes milliseconds and
+    /// megabytes that `GET /` never needs.
+    paths: Arc<LazyLock<Paths, Box<dyn FnOnce() -> Paths + Send>>>,
 }
+
+/// Every path template, with its methods.
+type Paths = Vec<(Template, Vec<&'static str>)>;
 
 /// A path template's segments: `Some` a fixed name, `None` a parameter.
 type Template = Vec<Option<String>>;
 
 impl Routes {
-    /// The routes of `doc`.
-    pub fn new(doc: &utoipa::openapi::OpenApi) -> Routes {
-        let paths = doc
-            .paths
-            .paths
-            .iter()
-            .map(|(path, item)| {
-                let mut methods = Vec::new();
-                for (name, operation) in [
-                    ("GET", &item.get),
-                    ("POST", &item.post),
-                    ("PATCH", &item.patch),
-                    ("DELETE", &item.delete),
-                    ("PUT", &item.put),
-                ] {
-                    if operation.is_some() {
-                        methods.push(name);
-                        if name == "GET" {
-                            methods.push("HEAD");
-                        }
-                    }
-                }
-                (template(path), methods)
-            })
-            .collect();
+    /// The routes of the document `document` builds.
+    pub fn new(document: fn() -> utoipa::openapi::OpenApi) -> Routes {
         Routes {
-            paths: Arc::new(paths),
+            paths: Arc::new(LazyLock::new(Box::new(move || read(&document())))),
         }
     }
 
@@ -83,27 +65,17 @@ impl Routes {
     pub fn path<P: utoipa::Path>(
         &self,
     ) -> impl Filter<Extract = (Vec<String>,), Error = Rejection> + Clone + use<P> {
-        let own = template(&P::path());
+        let own = Arc::new(template(&P::path()));
         // For each of `own`'s segments, the fixed names other paths have
-        // there after the same segments.
-        let names: Vec<Vec<String>> = (0..own.len())
-            .map(|at| {
-                self.paths
-                    .iter()
-                    .filter_map(|(t, _)| {
-                        let same_start = t.len() > at
-                            && t[..at]
-                                .iter()
-                                .zip(&own[..at])
-                                .all(|(a, b)| a.is_none() || b.is_none() || a == b);
-                        same_start.then(|| t[at].clone()).flatten()
-                    })
-                    .collect()
-            })
-            .collect();
-        let (own, names) = (Arc::new(own), Arc::new(names));
+        // there after the same segments; read once, when first needed.
+        let names: Arc<OnceLock<Vec<Vec<String>>>> = Arc::default();
+        let paths = self.paths.clone();
         warp::path::full().and_then(move |path: FullPath| {
             let found = params(&own, path.as_str()).filter(|params| {
+                if params.is_empty() {
+                    return true;
+                }
+                let names = names.get_or_init(|| fixed_names(&paths, &own));
                 // No parameter may be a fixed name of another path there.
                 let mut given = params.iter();
                 !own.iter().zip(names.iter()).any(|(segment, names)| {
@@ -126,28 +98,78 @@ impl Routes {
     }
 }
 
-/// The method filter of `P`'s operation: `GET` takes `HEAD` too.
-fn method<P: utoipa::Path>() -> BoxedFilter<()> {
+/// For each segment of `own`, the fixed names that other paths of `paths`
+/// have in that place after the same segments.
+fn fixed_names(paths: &Paths, own: &Template) -> Vec<Vec<String>> {
+    (0..own.len())
+        .map(|at| {
+            paths
+                .iter()
+                .filter_map(|(t, _)| {
+                    let same_start = t.len() > at
+                        && t[..at]
+                            .iter()
+                            .zip(&own[..at])
+                            .all(|(a, b)| a.is_none() || b.is_none() || a == b);
+                    same_start.then(|| t[at].clone()).flatten()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The path templates of `doc`, with their methods.
+fn read(doc: &utoipa::openapi::OpenApi) -> Paths {
+    doc.paths
+        .paths
+        .iter()
+        .map(|(path, item)| {
+            let mut methods = Vec::new();
+            for (name, operation) in [
+                ("GET", &item.get),
+                ("POST", &item.post),
+                ("PATCH", &item.patch),
+                ("DELETE", &item.delete),
+                ("PUT", &item.put),
+            ] {
+                if operation.is_some() {
+                    methods.push(name);
+                    if name == "GET" {
+                        methods.push("HEAD");
+                    }
+                }
+            }
+            (template(path), methods)
+        })
+        .collect()
+}
+
+/// The method filter of `P`'s operation: `GET` takes `HEAD` too. Each
+/// method's own filter says 405 for the others; the ones `P` does not take
+/// say "no route", which a 405 of another method outranks.
+fn method<P: utoipa::Path>() -> impl Filter<Extract = (), Error = Rejection> + Clone {
     use utoipa::openapi::path::HttpMethod;
-    let filter = |method: &HttpMethod| -> BoxedFilter<()> {
-        match method {
-            HttpMethod::Get => filters::get().boxed(),
-            HttpMethod::Post => warp::post().boxed(),
-            HttpMethod::Patch => warp::patch().boxed(),
-            HttpMethod::Delete => warp::delete().boxed(),
-            HttpMethod::Put => warp::put().boxed(),
-            HttpMethod::Head => warp::head().boxed(),
-            HttpMethod::Options => warp::options().boxed(),
-            HttpMethod::Trace => warp::method()
-                .and_then(|_| async { Err::<(), _>(warp::reject::not_found()) })
-                .untuple_one()
-                .boxed(),
-        }
-    };
     let methods = P::methods();
-    let mut all = methods.iter().map(filter);
-    let first = all.next().unwrap_or_else(|| filter(&HttpMethod::Trace));
-    all.fold(first, |any, next| any.or(next).unify().boxed())
+    let only = |method: HttpMethod| {
+        let takes = methods.contains(&method);
+        warp::any()
+            .and_then(move || async move {
+                if takes {
+                    Ok(())
+                } else {
+                    Err(warp::reject::not_found())
+                }
+            })
+            .untuple_one()
+    };
+    filters::get()
+        .and(only(HttpMethod::Get))
+        .or(warp::post().and(only(HttpMethod::Post)))
+        .unify()
+        .or(warp::patch().and(only(HttpMethod::Patch)))
+        .unify()
+        .or(warp::delete().and(only(HttpMethod::Delete)))
+        .unify()
 }
 
 /// A template's segments (`{name}` is a parameter); a trailing slash is
@@ -172,27 +194,25 @@ fn segments(path: &str) -> Option<Vec<&str>> {
     (!segments.iter().any(|s| s.is_empty())).then_some(segments)
 }
 
-/// The parameters of request path `path` if it matches `template`: a
-/// first pass that allocates nothing turns most paths away (most routes
-/// do not match most requests).
+/// The parameters of request path `path` if it matches `template` (no
+/// allocation unless it has parameters).
 fn params(template: &Template, path: &str) -> Option<Vec<String>> {
     if template.is_empty() {
         return (path == "/").then(Vec::new);
     }
     let rest = path.strip_prefix('/')?;
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
     let mut given = rest.split('/');
+    let mut params = Vec::new();
     for t in template {
-        match (t, given.next()) {
-            (_, None) => return None,
-            (Some(fixed), Some(s)) if fixed != s => return None,
-            _ => {}
+        let segment = given.next().filter(|s| !s.is_empty())?;
+        match t {
+            Some(fixed) if fixed != segment => return None,
+            Some(_) => {}
+            None => params.push(segment.to_owned()),
         }
     }
-    // Nothing more, but perhaps one trailing slash.
-    match (given.next(), given.next()) {
-        (None, _) | (Some(""), None) => matches(template, &segments(path)?),
-        _ => None,
-    }
+    given.next().is_none().then_some(params)
 }
 
 /// The parameters of `segments` if they match `template`.
@@ -230,18 +250,46 @@ mod tests {
     }
 
     #[test]
-    fn a_fixed_segment_wins_over_a_parameter() {
-        let mut paths = utoipa::openapi::Paths::new();
-        for (path, method) in [
-            ("/message/send", utoipa::openapi::HttpMethod::Post),
-            ("/message/{id}", utoipa::openapi::HttpMethod::Get),
-            ("/message/{id}", utoipa::openapi::HttpMethod::Delete),
+    fn matches_paths_as_warp_did() {
+        let id = template("/message/{id}");
+        assert_eq!(params(&id, "/message/abc"), Some(vec!["abc".to_owned()]));
+        assert_eq!(params(&id, "/message/abc/"), Some(vec!["abc".to_owned()]));
+        for no in [
+            "/message",
+            "/message/",
+            "/message//",
+            "/message/abc//",
+            "/message/a/b",
+            "//",
         ] {
-            paths.add_path_operation(path, vec![method], utoipa::openapi::path::Operation::new());
+            assert_eq!(params(&id, no), None, "{no}");
         }
-        let mut doc = utoipa::openapi::OpenApi::default();
-        doc.paths = paths;
-        let routes = Routes::new(&doc);
+        let root = template("/");
+        assert_eq!(params(&root, "/"), Some(vec![]));
+        assert_eq!(params(&root, "//"), None);
+        assert_eq!(params(&template("/app/"), "/app"), Some(vec![]));
+    }
+
+    #[test]
+    fn a_fixed_segment_wins_over_a_parameter() {
+        fn doc() -> utoipa::openapi::OpenApi {
+            let mut paths = utoipa::openapi::Paths::new();
+            for (path, method) in [
+                ("/message/send", utoipa::openapi::HttpMethod::Post),
+                ("/message/{id}", utoipa::openapi::HttpMethod::Get),
+                ("/message/{id}", utoipa::openapi::HttpMethod::Delete),
+            ] {
+                paths.add_path_operation(
+                    path,
+                    vec![method],
+                    utoipa::openapi::path::Operation::new(),
+                );
+            }
+            let mut doc = utoipa::openapi::OpenApi::default();
+            doc.paths = paths;
+            doc
+        }
+        let routes = Routes::new(doc);
         assert_eq!(routes.allowed("/message/send").as_deref(), Some("POST"));
         assert_eq!(
             routes.allowed("/message/abc").as_deref(),
