@@ -76,8 +76,9 @@ pub async fn serve(
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(options.header_timeout)
-        .max_header_size(super::MAX_HEADER_BYTES)
-        .max_headers(super::MAX_HEADERS);
+        .max_header_size(super::MAX_HEADER_BYTES);
+    // The header count is hyper's default (MAX_HEADERS): setting it, even
+    // to the same 100, makes hyper fill its header arrays on every request.
     // Each connection task holds a receiver until its connection is done.
     let (stop, _) = watch::channel(());
     let per_address = PerAddress::default();
