@@ -2,14 +2,12 @@
 //! first. The text never reaches FTS5 as query syntax: it is split into
 //! words, each word is quoted, and only the last one is made a prefix.
 
-use std::time::Instant;
-
-use rusqlite::{Connection, ErrorCode, params};
+use rusqlite::{Connection, params};
 use unicode_normalization::UnicodeNormalization;
 use uuid::Uuid;
 
 use super::channels;
-use super::error::{Refusal, StoreError, cause};
+use super::error::{Refusal, StoreError};
 use super::messages::{self, Message};
 use super::names::Invalid;
 use super::unicode;
@@ -101,15 +99,16 @@ pub fn merge(conn: &Connection, pages: i64) -> Result<(), StoreError> {
 }
 
 /// The newest `limit` messages matching `query`, in channel `channel` if
-/// given, stored before message `before` if given; cut off as busy at
-/// `deadline`, so that no search holds a connection for long.
+/// given, stored before message `before` if given. What one costs is
+/// bounded by its words (at most [`MAX_WORDS`]), its channel (a term inside
+/// the index) and `limit`: FTS5 does the walking inside the index, where
+/// no progress handler or interrupt reaches.
 pub fn search(
     conn: &Connection,
     query: &Query,
     channel: Option<&Uuid>,
     before: Option<&Uuid>,
     limit: u32,
-    deadline: Instant,
 ) -> Result<Vec<Message>, Refusal> {
     let channel_seq = match channel {
         Some(id) => Some(channels::seq(conn, id)?.ok_or_else(|| channels::not_found(id))?),
@@ -130,24 +129,11 @@ pub fn search(
          ORDER BY f.rowid DESC
          LIMIT ?3",
     )?;
-    // SQLite asks every few thousand steps whether to stop.
-    conn.progress_handler(10_000, Some(move || Instant::now() >= deadline))?;
-    let found = stmt
-        .query_map(
-            params![query.expression(channel_seq), below, limit],
-            messages::from_row,
-        )
-        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>());
-    conn.progress_handler(0, None::<fn() -> bool>)?;
-    match found {
-        Err(e) if e.sqlite_error_code() == Some(ErrorCode::OperationInterrupted) => {
-            Err(StoreError::Busy(cause(
-                "the search took too long; try rarer words or one channel",
-            ))
-            .into())
-        }
-        found => Ok(found?),
-    }
+    let rows = stmt.query_map(
+        params![query.expression(channel_seq), below, limit],
+        messages::from_row,
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 #[cfg(test)]

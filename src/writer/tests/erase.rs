@@ -17,8 +17,7 @@ use crate::domain::testing::{self, TestDb, text};
 /// The messages `q` finds.
 fn find(conn: &Connection, q: &str) -> Vec<Message> {
     let query = Query::try_from(q.to_owned()).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    search(conn, &query, None, None, 100, deadline).unwrap()
+    search(conn, &query, None, None, 100).unwrap()
 }
 
 /// Waits until no deleted channel has rows left.
