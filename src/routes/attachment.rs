@@ -128,7 +128,7 @@ where
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > app.max_upload) {
-        return Err(ApiError::PayloadTooLarge.into());
+        return Err(ApiError::FileTooLarge(app.max_upload).into());
     }
     let mime = media_type(content_type.as_ref());
     let (id, owner, now) = (Uuid::new_v4(), session.user_id, app.clock.now());
@@ -162,7 +162,7 @@ where
         (status = 206, description = "The range asked for", body = Vec<u8>, content_type = "application/octet-stream"),
         (status = 403, description = "The link expired or is not signed right", body = ErrorBody),
         (status = 404, description = "No such attachment", body = ErrorBody),
-        (status = 416, description = "The range is past the end"),
+        (status = 416, description = "The range is past the end", body = ErrorBody),
     ))]
 pub(super) async fn file(
     id: Uuid,
@@ -184,7 +184,7 @@ pub(super) async fn file(
         (status = 206, description = "The range asked for", body = Vec<u8>, content_type = "image/jpeg"),
         (status = 403, description = "The link expired or is not signed right", body = ErrorBody),
         (status = 404, description = "No such attachment, or no thumbnail", body = ErrorBody),
-        (status = 416, description = "The range is past the end"),
+        (status = 416, description = "The range is past the end", body = ErrorBody),
     ))]
 pub(super) async fn thumbnail(
     id: Uuid,

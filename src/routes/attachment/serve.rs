@@ -67,7 +67,7 @@ pub fn respond(
         Ok(Some((first, last))) => (StatusCode::PARTIAL_CONTENT, first, last),
         Ok(None) => (StatusCode::OK, 0, size.saturating_sub(1)),
         Err(()) => {
-            let mut response = warp::reply::with_status("", StatusCode::RANGE_NOT_SATISFIABLE).into_response();
+            let mut response = ApiError::RangeNotSatisfiable.to_response();
             let headers = response.headers_mut();
             headers.insert(header::CONTENT_RANGE, value(&format!("bytes */{size}")));
             protect(headers, etag);

@@ -30,7 +30,7 @@ where
         let mut piece = piece.map_err(read_error)?;
         received += piece.remaining() as u64;
         if received > app.max_upload {
-            return Err(ApiError::PayloadTooLarge);
+            return Err(ApiError::FileTooLarge(app.max_upload));
         }
         let bytes = piece.copy_to_bytes(piece.remaining());
         match &mut stripper {
