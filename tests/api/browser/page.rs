@@ -144,13 +144,27 @@ async fn the_keyboard_alone_is_enough() {
         ann.messages().await == ["typed, not clicked"]
     })
     .await;
-    // Back to the log, up to the message, Tab to its Edit button: the
-    // message's buttons are one Tab away, not a Tab stop each in the log.
+    // Back to the log, up to the message, Tab to its actions button: the
+    // message's actions are one Tab away, not a Tab stop each in the log.
+    // Enter opens its menu at Edit; Escape closes it, back on the button.
     ann.keys(&format!("{}{}", Key::Shift, Key::Tab)).await;
     ann.keys(&Key::Null.to_string()).await;
     let focused = ann.client.active_element().await.unwrap();
     assert_eq!(ann.label(&focused).await, "Messages");
     ann.keys(&format!("{}{}", Key::Up, Key::Tab)).await;
+    let focused = ann.client.active_element().await.unwrap();
+    assert_eq!(ann.label(&focused).await, "Actions");
+    ann.keys(&Key::Enter.to_string()).await;
+    let focused = ann.client.active_element().await.unwrap();
+    assert_eq!(ann.label(&focused).await, "Edit");
+    assert_eq!(ann.role(&focused).await, "menuitem");
+    ann.keys(&Key::Down.to_string()).await;
+    let focused = ann.client.active_element().await.unwrap();
+    assert_eq!(ann.label(&focused).await, "Delete");
+    ann.keys(&Key::Escape.to_string()).await;
+    let focused = ann.client.active_element().await.unwrap();
+    assert_eq!(ann.label(&focused).await, "Actions");
+    ann.keys(&Key::Down.to_string()).await;
     let focused = ann.client.active_element().await.unwrap();
     assert_eq!(ann.label(&focused).await, "Edit");
     ann.keys(&Key::Enter.to_string()).await;
