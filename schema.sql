@@ -187,3 +187,37 @@ END;
 INSERT INTO meta (key, value) VALUES ('seq_high', max(
     coalesce((SELECT max(seq) FROM messages), 0),
     coalesce((SELECT max(seq) FROM message_tombstones), 0)));
+
+-- migration 8: private and direct channels, their members, and invitations.
+-- A private or direct channel exists only for its members: every read of a
+-- channel by a user goes through the visibility test in
+-- src/domain/channels.rs (`SEEN`), which joins these tables.
+ALTER TABLE channel_rows ADD COLUMN kind TEXT NOT NULL DEFAULT 'public'
+    CHECK (kind IN ('public', 'private', 'direct'));
+-- A direct channel's people, as their sorted ids: one channel per set.
+ALTER TABLE channel_rows ADD COLUMN direct_key BLOB;
+CREATE UNIQUE INDEX channel_rows_by_direct_key ON channel_rows (direct_key);
+DROP VIEW channels;
+CREATE VIEW channels AS
+    SELECT seq, id, name, description, owner, created_at, kind FROM channel_rows
+    WHERE deleted_at IS NULL;
+-- The members of private and direct channels; `joined` orders them (the
+-- earliest takes over a channel its owner leaves).
+CREATE TABLE channel_members (
+    joined INTEGER PRIMARY KEY,
+    channel INTEGER NOT NULL REFERENCES channel_rows (seq) ON DELETE CASCADE,
+    user BLOB NOT NULL,
+    UNIQUE (channel, user)
+);
+CREATE INDEX channel_members_by_user ON channel_members (user, channel);
+-- One-use codes that let someone register on an invite-only server; only a
+-- digest of each code is kept, as for tokens. created_by is NULL for codes
+-- made on the command line.
+CREATE TABLE invites (
+    digest BLOB PRIMARY KEY,
+    created_by BLOB,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER
+);
+CREATE INDEX invites_by_creator ON invites (created_by, created_at);

@@ -14,7 +14,7 @@ use crate::domain::clock::Clock;
 use crate::domain::db::{Db, OpenError, SyncMode};
 use crate::domain::error::{Refusal, StoreError};
 use crate::domain::names::{Password, UserName};
-use crate::domain::users;
+use crate::domain::{invites, users};
 
 pub use crate::domain::users::Account;
 
@@ -68,6 +68,28 @@ pub fn backup(source: &Path, target: &Path) -> Result<(), AdminError> {
         )));
     }
     Ok(backup::backup(source, target)?)
+}
+
+/// Makes an invitation on the database at `database` and prints its code
+/// (and, given the server's `url`, the web client's link to it); when it
+/// expires goes to standard error.
+pub fn invite(database: &Path, url: Option<&str>) -> Result<(), Box<dyn std::error::Error>> {
+    if !database.exists() {
+        return Err(no_database(database).into());
+    }
+    let db = Db::open(database, SyncMode::Full, 0)?;
+    let now = Clock::default().now();
+    let runtime = tokio::runtime::Runtime::new()?;
+    let made = runtime
+        .block_on(db.run(move |conn| invites::create(conn, None, now)))
+        .map_err(|e: Refusal| AdminError(e.to_string()))?;
+    let code = made.code.simple();
+    println!("{code}");
+    if let Some(url) = url {
+        println!("{}/app/#invite={code}", url.trim_end_matches('/'));
+    }
+    eprintln!("valid until {}", made.expires_at.to_rfc3339());
+    Ok(())
 }
 
 /// The database, opened for the `azuma user` commands.

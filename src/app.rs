@@ -31,7 +31,8 @@ pub struct State {
     pub typing: Typing,
     pub connections: Arc<Connections>,
     pub realtime: Limits,
-    pub registration_open: bool,
+    /// Who may register.
+    pub registration: crate::config::Registration,
     pub throttle: Throttle,
     /// Channels created per user.
     pub channel_rate: Rate<Uuid>,

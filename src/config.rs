@@ -195,6 +195,8 @@ pub enum Registration {
     Open,
     /// `POST /user/register` answers 403; add accounts with `azuma user add`.
     Closed,
+    /// Registering needs an invitation's code (`POST /invite`, `azuma invite`).
+    Invite,
 }
 
 #[cfg(test)]

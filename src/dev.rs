@@ -8,11 +8,11 @@ use std::net::SocketAddr;
 
 use uuid::Uuid;
 
-use crate::domain::channels::Channel;
+use crate::domain::channels::{Channel, Kind};
 use crate::domain::error::Refusal;
 use crate::domain::names::{LoginName, MessageContent, Password, UserName};
 use crate::domain::users;
-use crate::writer::writes;
+use crate::writer::{channels, writes};
 use crate::{Config, Server, StartError};
 
 /// The demo accounts' password.
@@ -141,7 +141,7 @@ async fn seed(server: &Server) -> Result<(), String> {
         let found = app
             .db
             .run(move |conn| {
-                users::register(conn, &name, &hash, now)?;
+                users::register(conn, &name, &hash, None, now)?;
                 Ok::<_, Refusal>(users::credentials(conn, &login)?)
             })
             .await
@@ -155,10 +155,12 @@ async fn seed(server: &Server) -> Result<(), String> {
             description: Some(description.into()),
             owner: ids[owner],
             created_at: app.clock.now(),
+            kind: Kind::Public,
+            members: None,
         };
         let channel = app
             .writer
-            .submit(writes::CreateChannel { channel, most: 0 })
+            .submit(channels::CreateChannel { channel, most: 0 })
             .await
             .map_err(|e| format!("{e:?}"))?;
         // Queued in order (each send queues on its first poll) and

@@ -110,15 +110,19 @@ impl Server {
                 e.to_string(),
             ))
         };
-        let (db, writer_conn) = tokio::task::spawn_blocking(move || {
+        let (db, writer_conn, reaches) = tokio::task::spawn_blocking(move || {
             let db = domain::db::Db::open(&path, sync, max_bytes)?;
             let writer_conn = db.dedicated()?;
-            Ok((db, writer_conn))
+            let reaches = domain::channels::audiences(&writer_conn)
+                .map_err(|e| OpenError::Failed(path.clone(), domain::error::chain(&e)))?;
+            Ok((db, writer_conn, reaches))
         })
         .await
         .map_err(|e| failed(&e))?
         .map_err(StartError::Database)?;
-        let hub = Arc::new(realtime::hub::Hub::default());
+        let hub = Arc::new(realtime::hub::Hub::new(realtime::audience::Reaches::new(
+            reaches,
+        )));
         let writer = writer::Writer::start(writer_conn, hub.clone(), config.clock.clone())
             .map_err(|e| failed(&e))?;
         let connections = Arc::new(realtime::connections::Connections::default());
@@ -138,7 +142,7 @@ impl Server {
             typing: realtime::typing::Typing::default(),
             connections,
             realtime: config.realtime.clone(),
-            registration_open: config.registration == config::Registration::Open,
+            registration: config.registration,
             throttle: auth::throttle::Throttle::new(config.login_throttle),
             channel_rate: per_period(config.channels_per_hour, Duration::from_secs(3600)),
             channels_per_user: config.channels_per_user,

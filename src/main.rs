@@ -38,6 +38,16 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
     },
+    /// Print an invitation's code, for registering with `--registration
+    /// invite`: one use, valid 7 days; safe while the server runs.
+    Invite {
+        #[command(flatten)]
+        database: DatabaseFile,
+        /// The server's address as people open it (e.g. https://chat.example.org):
+        /// prints the web client's link too.
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// Manage accounts; safe while the server runs.
     User {
         #[command(flatten)]
@@ -64,6 +74,7 @@ fn main() -> ExitCode {
         Some(Command::Backup { database, file }) => {
             admin::backup(&database.path, &file).map_err(Into::into)
         }
+        Some(Command::Invite { database, url }) => admin::invite(&database.path, url.as_deref()),
         Some(Command::Dev { listen }) => tokio::runtime::Runtime::new()
             .map_err(Into::into)
             .and_then(|rt| Ok(rt.block_on(azuma::dev::run(listen, azuma::shutdown_signal()))?)),

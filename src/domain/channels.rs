@@ -1,15 +1,60 @@
-//! Channels and their storage. Deleting one hides it at once; its
-//! messages, tombstones and markers are purged afterwards, a few at a time
-//! (`purge_some`), so that a big channel never holds the write lock for
-//! long. Reads go through the `channels` view, which shows only the
-//! channels that are not deleted.
+//! Channels and their storage, and who may see them. A private or direct
+//! channel exists only for its members: every read of a channel on behalf
+//! of a user goes through [`SEEN`] (a list) or [`seen`] (one channel, as a
+//! [`Seen`] that only it makes), so a query written later cannot show
+//! someone a channel they are not in.
+//!
+//! Deleting a channel hides it at once (`purge` removes its rows later):
+//! reads go through the `channels` view, which shows only the channels
+//! that are not deleted.
 
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, Row};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::clock::Timestamp;
 use super::error::{Refusal, StoreError};
+use super::members;
+
+/// Who may see a channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Everyone.
+    Public,
+    /// Its members, whom members add.
+    Private,
+    /// Its members, who never change.
+    Direct,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Public => "public",
+            Kind::Private => "private",
+            Kind::Direct => "direct",
+        }
+    }
+}
+
+impl ToSql for Kind {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl FromSql for Kind {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        match value.as_str()? {
+            "public" => Ok(Kind::Public),
+            "private" => Ok(Kind::Private),
+            "direct" => Ok(Kind::Direct),
+            _ => Err(FromSqlError::InvalidType),
+        }
+    }
+}
 
 /// A channel as the API shows it.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -24,155 +69,211 @@ pub struct Channel {
     pub owner: Uuid,
     /// When it was created.
     pub created_at: Timestamp,
+    /// Who may see it.
+    pub kind: Kind,
+    /// Its members, oldest first: private and direct channels only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub members: Option<Vec<Uuid>>,
 }
 
+/// The channels user `?1` may see, as a common table `seen` with the
+/// columns of the `channels` view: the public ones and those they are a
+/// member of. Every query that lists channels for a user starts with it.
+pub const SEEN: &str = "seen AS (SELECT * FROM channels c WHERE c.kind = 'public'
+    OR EXISTS (SELECT 1 FROM channel_members m WHERE m.channel = c.seq AND m.user = ?1))";
+
 /// Columns read by [`Channel::from_row`].
-const COLUMNS: &str = "id, name, description, owner, created_at";
+const COLUMNS: &str = "id, name, description, owner, created_at, kind";
 
 impl Channel {
-    fn from_row(r: &Row<'_>) -> rusqlite::Result<Channel> {
-        Ok(Channel {
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<(Channel, i64)> {
+        let channel = Channel {
             id: r.get(0)?,
             name: r.get(1)?,
             description: r.get(2)?,
             owner: r.get(3)?,
             created_at: Timestamp(r.get(4)?),
-        })
+            kind: r.get(5)?,
+            members: None,
+        };
+        Ok((channel, r.get(6)?))
+    }
+
+    /// Fills in the members of a channel stored at `seq`, if it has any.
+    fn with_members(mut self, conn: &Connection, seq: i64) -> Result<Channel, StoreError> {
+        if self.kind != Kind::Public {
+            self.members = Some(members::of(conn, seq)?);
+        }
+        Ok(self)
     }
 }
 
-/// The refusal for an unknown channel `id`.
+/// A channel that a user may see: only [`seen`] makes one, so whatever
+/// takes it was checked.
+#[derive(Clone, Copy, Debug)]
+pub struct Seen {
+    /// The channel's id.
+    pub id: Uuid,
+    /// Its storage sequence number, which its messages refer to.
+    pub seq: i64,
+    /// Who may see it.
+    pub kind: Kind,
+    /// Its owner.
+    pub owner: Uuid,
+}
+
+/// The refusal for an unknown channel `id`, and for one the caller may not
+/// see: the two read the same.
 pub fn not_found(id: &Uuid) -> Refusal {
     Refusal::NotFound(format!("no channel with id {id}"))
 }
 
-/// Stores a new channel.
-pub fn insert(conn: &Connection, channel: &Channel) -> Result<(), StoreError> {
+/// Channel `id`, if `viewer` may see it.
+pub fn seen(conn: &Connection, viewer: &Uuid, id: &Uuid) -> Result<Option<Seen>, StoreError> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "WITH {SEEN} SELECT seq, kind, owner FROM seen WHERE id = ?2"
+        ))?
+        .query_row([viewer, id], |r| {
+            Ok(Seen {
+                id: *id,
+                seq: r.get(0)?,
+                kind: r.get(1)?,
+                owner: r.get(2)?,
+            })
+        })
+        .optional()?)
+}
+
+/// Channel `id`, if `viewer` may see it; else the refusal of a channel
+/// that does not exist.
+pub fn seen_or_not_found(conn: &Connection, viewer: &Uuid, id: &Uuid) -> Result<Seen, Refusal> {
+    seen(conn, viewer, id)?.ok_or_else(|| not_found(id))
+}
+
+/// Stores a new channel; a direct one under `direct_key`, its members'
+/// sorted ids, which no other channel may have.
+pub fn insert(
+    conn: &Connection,
+    channel: &Channel,
+    direct_key: Option<&[u8]>,
+) -> Result<i64, StoreError> {
     conn.prepare_cached(
-        "INSERT INTO channel_rows (id, name, description, owner, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO channel_rows (id, name, description, owner, created_at, kind, direct_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
     .execute(rusqlite::params![
         channel.id,
         channel.name,
         channel.description,
         channel.owner,
-        channel.created_at.0
+        channel.created_at.0,
+        channel.kind,
+        direct_key
     ])?;
-    Ok(())
+    Ok(conn.last_insert_rowid())
 }
 
-/// How many channels `owner` owns.
+/// How many public and private channels `owner` owns (direct ones are
+/// conversations, not channels they run).
 pub fn owned_by(conn: &Connection, owner: &Uuid) -> Result<i64, StoreError> {
     Ok(conn
-        .prepare_cached("SELECT count(*) FROM channels WHERE owner = ?1")?
+        .prepare_cached("SELECT count(*) FROM channels WHERE owner = ?1 AND kind != 'direct'")?
         .query_row([owner], |r| r.get(0))?)
 }
 
-/// Every channel, oldest first.
-pub fn list(conn: &Connection) -> Result<Vec<Channel>, StoreError> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM channels ORDER BY seq"))?;
-    let rows = stmt.query_map([], Channel::from_row)?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+/// Every channel `viewer` may see, oldest first.
+pub fn list(conn: &Connection, viewer: &Uuid) -> Result<Vec<Channel>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "WITH {SEEN} SELECT {COLUMNS}, seq FROM seen ORDER BY seq"
+    ))?;
+    let rows = stmt.query_map([viewer], Channel::from_row)?;
+    let rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter()
+        .map(|(channel, seq)| channel.with_members(conn, seq))
+        .collect()
 }
 
-/// The channel with `id`, if any.
-pub fn load(conn: &Connection, id: &Uuid) -> Result<Option<Channel>, StoreError> {
-    Ok(conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM channels WHERE id = ?1"))?
-        .query_row([id], Channel::from_row)
-        .optional()?)
+/// Channel `id`, if `viewer` may see it.
+pub fn load(conn: &Connection, viewer: &Uuid, id: &Uuid) -> Result<Option<Channel>, StoreError> {
+    let found = conn
+        .prepare_cached(&format!(
+            "WITH {SEEN} SELECT {COLUMNS}, seq FROM seen WHERE id = ?2"
+        ))?
+        .query_row([viewer, id], Channel::from_row)
+        .optional()?;
+    found
+        .map(|(channel, seq)| channel.with_members(conn, seq))
+        .transpose()
 }
 
-/// The storage sequence number of channel `id`, if it exists: what its
-/// messages refer to.
-pub fn seq(conn: &Connection, id: &Uuid) -> Result<Option<i64>, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT seq FROM channels WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))
-        .optional()?)
+/// The direct channel whose members' sorted ids are `key`, if any.
+pub fn direct(conn: &Connection, key: &[u8]) -> Result<Option<Channel>, StoreError> {
+    let found = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS}, seq FROM channels WHERE direct_key = ?1"
+        ))?
+        .query_row([key], Channel::from_row)
+        .optional()?;
+    found
+        .map(|(channel, seq)| channel.with_members(conn, seq))
+        .transpose()
+}
+
+/// A channel's id, and its members if it has any (`None`: public).
+pub type Audience = (Uuid, Option<Vec<Uuid>>);
+
+/// Every channel's id, with its members if it has any (`None`: public):
+/// who hears of what happens in each.
+pub fn audiences(conn: &Connection) -> Result<Vec<Audience>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT id, seq, kind FROM channels ORDER BY seq")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, Uuid>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, Kind>(2)?,
+        ))
+    })?;
+    let rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter()
+        .map(|(id, seq, kind)| {
+            let members = match kind {
+                Kind::Public => None,
+                Kind::Private | Kind::Direct => Some(members::of(conn, seq)?),
+            };
+            Ok((id, members))
+        })
+        .collect()
 }
 
 /// Deletes channel `id` at `now`, if `by` owns it: it is gone for every
-/// reader at once, and its rows are left for [`purge_some`].
+/// reader at once, and its rows are left for `purge::purge_some`. A direct
+/// channel is never deleted.
 pub fn delete_owned(
     conn: &Connection,
     id: &Uuid,
     by: &Uuid,
     now: Timestamp,
-) -> Result<(), Refusal> {
-    let owner: Option<Uuid> = conn
-        .query_row("SELECT owner FROM channels WHERE id = ?1", [id], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    match owner {
-        None => Err(not_found(id)),
-        Some(owner) if owner != *by => Err(Refusal::Forbidden(
+) -> Result<Seen, Refusal> {
+    let channel = seen_or_not_found(conn, by, id)?;
+    if channel.kind == Kind::Direct {
+        return Err(Refusal::Forbidden(
+            "a direct conversation cannot be deleted".into(),
+        ));
+    }
+    if channel.owner != *by {
+        return Err(Refusal::Forbidden(
             "only the channel's owner may delete it".into(),
-        )),
-        Some(_) => {
-            conn.prepare_cached("UPDATE channel_rows SET deleted_at = ?2 WHERE id = ?1")?
-                .execute(rusqlite::params![id, now.0])?;
-            Ok(())
-        }
+        ));
     }
+    delete(conn, &channel, now)?;
+    Ok(channel)
 }
 
-/// Whether a deleted channel still has rows to purge.
-pub fn purge_pending(conn: &Connection) -> Result<bool, StoreError> {
-    Ok(deleted_channel(conn)?.is_some())
-}
-
-/// The seq of a deleted channel whose rows are not all purged yet.
-fn deleted_channel(conn: &Connection) -> Result<Option<i64>, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT seq FROM channel_rows WHERE deleted_at IS NOT NULL LIMIT 1")?
-        .query_row([], |r| r.get(0))
-        .optional()?)
-}
-
-/// Purges up to `rows` rows of a deleted channel: its messages first (their
-/// search entries with them, by trigger), then its tombstones, then the
-/// channel itself (its read markers by cascade). Whether any deleted
-/// channel may have rows left.
-///
-/// FTS5's secure-delete is off meanwhile: it rewrites every index page a
-/// message's words are on (milliseconds per message at a million), where a
-/// plain delete only records that the entries are gone. The purged words
-/// are then unsearchable at once, and leave the index's pages as FTS5's own
-/// merges reach them; a single message's delete stays secure.
-pub fn purge_some(conn: &Connection, rows: u32) -> Result<bool, StoreError> {
-    let Some(channel) = deleted_channel(conn)? else {
-        return Ok(false);
-    };
-    secure_delete(conn, false)?;
-    let more = purge_rows(conn, channel, rows);
-    secure_delete(conn, true)?;
-    more
-}
-
-fn purge_rows(conn: &Connection, channel: i64, rows: u32) -> Result<bool, StoreError> {
-    for table in ["messages", "message_tombstones"] {
-        let purged = conn
-            .prepare_cached(&format!(
-                "DELETE FROM {table} WHERE seq IN
-                 (SELECT seq FROM {table} WHERE channel = ?1 ORDER BY seq LIMIT ?2)"
-            ))?
-            .execute(rusqlite::params![channel, rows])?;
-        if purged > 0 {
-            return Ok(true);
-        }
-    }
-    conn.prepare_cached("DELETE FROM channel_rows WHERE seq = ?1")?
-        .execute([channel])?;
-    Ok(true)
-}
-
-fn secure_delete(conn: &Connection, on: bool) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO messages_fts (messages_fts, rank) VALUES ('secure-delete', ?1)",
-    )?
-    .execute([on])?;
+/// Deletes `channel` at `now`, whoever asks: its rows are left for
+/// `purge::purge_some`.
+pub fn delete(conn: &Connection, channel: &Seen, now: Timestamp) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE channel_rows SET deleted_at = ?2 WHERE seq = ?1")?
+        .execute(rusqlite::params![channel.seq, now.0])?;
     Ok(())
 }

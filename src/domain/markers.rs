@@ -5,7 +5,7 @@ use rusqlite::{Connection, params};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::channels;
+use super::channels::{self, SEEN};
 use super::error::{Refusal, StoreError};
 use super::messages::{self, Message, Place};
 
@@ -84,10 +84,10 @@ pub fn mark(
     channel: &Uuid,
     message: &Uuid,
 ) -> Result<Option<Marker>, Refusal> {
-    let channel_seq = channels::seq(conn, channel)?.ok_or_else(|| channels::not_found(channel))?;
-    let seq = messages::seq_in(conn, message, Some(channel_seq))?
+    let seen = channels::seen_or_not_found(conn, user, channel)?;
+    let seq = messages::seq_in(conn, message, &seen)?
         .ok_or_else(|| Refusal::Invalid(format!("{message} is not a message of this channel")))?;
-    let moved = advance(conn, user, channel_seq, seq, message)?;
+    let moved = advance(conn, user, seen.seq, seq, message)?;
     Ok(moved.then_some(Marker {
         user: *user,
         channel: *channel,
@@ -95,18 +95,31 @@ pub fn mark(
     }))
 }
 
-/// Every channel's unread count for `user`, in the order of `GET /channel`.
+/// Puts `user`'s marker in the channel stored at `channel_seq` at its
+/// newest message, if it has one: a new member's count starts there.
+pub fn start_at_end(conn: &Connection, user: &Uuid, channel_seq: i64) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO read_markers (user, channel, seq, message)
+         SELECT ?1, channel, seq, id FROM messages WHERE channel = ?2
+         ORDER BY seq DESC LIMIT 1",
+    )?
+    .execute(params![user, channel_seq])?;
+    Ok(())
+}
+
+/// The unread count of every channel `user` may see, in the order of
+/// `GET /channel`.
 /// Where the user never marked a channel, counting starts where the history
 /// stood when the account was made. Each count reads at most
 /// [`UNREAD_CAP`] entries of the `(channel, seq)` index.
 pub fn unread(conn: &Connection, user: &Uuid) -> Result<Vec<Unread>, StoreError> {
     // At the cap, finding the 1000th message is cheaper than counting to
     // it; below, the count is short.
-    let mut stmt = conn.prepare_cached(
-        "WITH marked AS (
+    let mut stmt = conn.prepare_cached(&format!(
+        "WITH {SEEN}, marked AS (
              SELECT c.id AS channel, c.seq AS channel_seq, r.message AS last_read,
                     coalesce(r.seq, (SELECT first_seq FROM users WHERE id = ?1)) AS after
-             FROM channels c
+             FROM seen c
              LEFT JOIN read_markers r ON r.user = ?1 AND r.channel = c.seq
          )
          SELECT channel, last_read,
@@ -117,8 +130,8 @@ pub fn unread(conn: &Connection, user: &Uuid) -> Result<Vec<Unread>, StoreError>
                      ELSE (SELECT count(*) FROM messages m
                            WHERE m.channel = channel_seq AND m.seq > after)
                 END
-         FROM marked ORDER BY channel_seq",
-    )?;
+         FROM marked ORDER BY channel_seq"
+    ))?;
     let rows = stmt.query_map(params![user, UNREAD_CAP], |r| {
         Ok(Unread {
             channel: r.get(0)?,

@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::channels;
+use super::channels::{self, Kind, SEEN, Seen};
 use super::clock::Timestamp;
 use super::error::{Refusal, StoreError};
 use super::names::MessageContent;
@@ -97,21 +97,18 @@ pub fn keep_newest_seq(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Stores `content` from `author` in channel `channel`, stamped `now`.
+/// Stores `content` from `author` in `channel`, stamped `now`.
 pub fn insert(
     conn: &Connection,
-    channel: Uuid,
+    channel: &Seen,
     author: Uuid,
     content: MessageContent,
     now: Timestamp,
-) -> Result<(Message, Place), Refusal> {
-    let Some(channel_seq) = channels::seq(conn, &channel)? else {
-        return Err(channels::not_found(&channel));
-    };
+) -> Result<(Message, Place), StoreError> {
     let message = Message {
         id: Uuid::new_v4(),
         author,
-        channel,
+        channel: channel.id,
         content: content.into_string(),
         created_at: now,
         edited_at: None,
@@ -124,17 +121,24 @@ pub fn insert(
     .execute(params![
         seq,
         message.id,
-        channel_seq,
+        channel.seq,
         message.author,
         message.content,
         message.created_at.0
     ])?;
-    Ok((message, Place { channel_seq, seq }))
+    Ok((
+        message,
+        Place {
+            channel_seq: channel.seq,
+            seq,
+        },
+    ))
 }
 
-/// Columns read by [`from_row`], with the channel's id from a join.
+/// Columns read by [`from_row`], with the channel's id from a join with
+/// the channels user `?1` may see.
 const COLUMNS: &str = "m.id, m.author, c.id, m.content, m.created_at, m.edited_at FROM messages m
-     JOIN channels c ON c.seq = m.channel";
+     JOIN seen c ON c.seq = m.channel";
 
 /// A message from a row of `id, author, channel id, content, created_at,
 /// edited_at`.
@@ -149,11 +153,12 @@ pub fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
     })
 }
 
-/// The message `id`, unless it does not exist or was deleted.
-pub fn load(conn: &Connection, id: &Uuid) -> Result<Option<Message>, StoreError> {
+/// The message `id`, unless it does not exist, was deleted, or is in a
+/// channel `viewer` may not see.
+pub fn load(conn: &Connection, viewer: &Uuid, id: &Uuid) -> Result<Option<Message>, StoreError> {
     Ok(conn
-        .prepare_cached(&format!("SELECT {COLUMNS} WHERE m.id = ?1"))?
-        .query_row([id], from_row)
+        .prepare_cached(&format!("WITH {SEEN} SELECT {COLUMNS} WHERE m.id = ?2"))?
+        .query_row([viewer, id], from_row)
         .optional()?)
 }
 
@@ -165,7 +170,7 @@ pub fn edit(
     content: MessageContent,
     now: Timestamp,
 ) -> Result<Message, Refusal> {
-    let mut message = load(conn, id)?.ok_or_else(|| not_found(id))?;
+    let mut message = load(conn, by, id)?.ok_or_else(|| not_found(id))?;
     if message.author != *by {
         return Err(Refusal::Forbidden(
             "only the message's author may edit it".into(),
@@ -178,20 +183,29 @@ pub fn edit(
     Ok(message)
 }
 
-/// Deletes message `id`, if `by` wrote it or owns its channel: the row and
-/// its search entry go (the content with them), a tombstone keeps its place.
+/// Deletes message `id`, if `by` wrote it or owns its channel (not a
+/// direct one: a conversation has no moderator): the row and its search
+/// entry go (the content with them), a tombstone keeps its place.
 pub fn delete(conn: &Connection, id: &Uuid, by: &Uuid) -> Result<Deleted, Refusal> {
-    let found: Option<(i64, Uuid, i64, Uuid, Uuid)> = conn
-        .prepare_cached(
-            "SELECT m.seq, m.author, m.channel, c.id, c.owner FROM messages m
-             JOIN channels c ON c.seq = m.channel WHERE m.id = ?1",
-        )?
-        .query_row([id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    let found: Option<(i64, Uuid, i64, Uuid, Uuid, Kind)> = conn
+        .prepare_cached(&format!(
+            "WITH {SEEN} SELECT m.seq, m.author, m.channel, c.id, c.owner, c.kind FROM messages m
+             JOIN seen c ON c.seq = m.channel WHERE m.id = ?2"
+        ))?
+        .query_row([by, id], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
         })
         .optional()?;
-    let (seq, author, channel_seq, channel, owner) = found.ok_or_else(|| not_found(id))?;
-    if *by != author && *by != owner {
+    let (seq, author, channel_seq, channel, owner, kind) = found.ok_or_else(|| not_found(id))?;
+    let moderates = *by == owner && kind != Kind::Direct;
+    if *by != author && !moderates {
         return Err(Refusal::Forbidden(
             "only the message's author or the channel's owner may delete it".into(),
         ));
@@ -204,20 +218,30 @@ pub fn delete(conn: &Connection, id: &Uuid, by: &Uuid) -> Result<Deleted, Refusa
 }
 
 /// The storage sequence number of message `id`, deleted or not (a
-/// message's place stays a valid cursor), if it is in channel
-/// `channel_seq` (or in any channel, for `None`).
-pub fn seq_in(
-    conn: &Connection,
-    id: &Uuid,
-    channel_seq: Option<i64>,
-) -> Result<Option<i64>, StoreError> {
+/// message's place stays a valid cursor), if it is in `channel`.
+pub fn seq_in(conn: &Connection, id: &Uuid, channel: &Seen) -> Result<Option<i64>, StoreError> {
     Ok(conn
         .prepare_cached(
-            "SELECT seq FROM messages WHERE id = ?1 AND (?2 IS NULL OR channel = ?2)
+            "SELECT seq FROM messages WHERE id = ?1 AND channel = ?2
              UNION ALL
-             SELECT seq FROM message_tombstones WHERE id = ?1 AND (?2 IS NULL OR channel = ?2)",
+             SELECT seq FROM message_tombstones WHERE id = ?1 AND channel = ?2",
         )?
-        .query_row(params![id, channel_seq], |r| r.get(0))
+        .query_row(params![id, channel.seq], |r| r.get(0))
+        .optional()?)
+}
+
+/// The storage sequence number of message `id`, deleted or not, if it is
+/// in a channel `viewer` may see.
+pub fn seq_seen(conn: &Connection, viewer: &Uuid, id: &Uuid) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "WITH {SEEN}
+             SELECT m.seq FROM messages m JOIN seen c ON c.seq = m.channel WHERE m.id = ?2
+             UNION ALL
+             SELECT t.seq FROM message_tombstones t JOIN seen c ON c.seq = t.channel
+             WHERE t.id = ?2"
+        ))?
+        .query_row([viewer, id], |r| r.get(0))
         .optional()?)
 }
 
@@ -228,19 +252,20 @@ const NEWEST_BEFORE: &str = "SELECT id, author, content, created_at, edited_at F
 const OLDEST_AFTER: &str = "SELECT id, author, content, created_at, edited_at FROM messages
     WHERE channel = ?1 AND seq > ?2 ORDER BY seq ASC LIMIT ?3";
 
-/// One page of channel `channel_id`'s history, oldest first, read from one
-/// snapshot. Each page is one range of the `messages_by_channel` index.
+/// One page of channel `channel_id`'s history as `viewer` may see it,
+/// oldest first, read from one snapshot. Each page is one range of the
+/// `messages_by_channel` index.
 pub fn history(
     conn: &mut Connection,
+    viewer: &Uuid,
     channel_id: Uuid,
     page: &Page,
 ) -> Result<Vec<Message>, Refusal> {
     let tx = conn.transaction()?; // one snapshot for every read
-    let Some(channel_seq) = channels::seq(&tx, &channel_id)? else {
-        return Err(channels::not_found(&channel_id));
-    };
+    let channel = channels::seen_or_not_found(&tx, viewer, &channel_id)?;
+    let channel_seq = channel.seq;
     let cursor_seq = |id: &Uuid| -> Result<i64, Refusal> {
-        seq_in(&tx, id, Some(channel_seq))?
+        seq_in(&tx, id, &channel)?
             .ok_or_else(|| Refusal::Invalid(format!("{id} is not a message of this channel")))
     };
     let (sql, from, newest_first) = match &page.cursor {

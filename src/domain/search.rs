@@ -6,7 +6,7 @@ use rusqlite::{Connection, params};
 use unicode_normalization::UnicodeNormalization;
 use uuid::Uuid;
 
-use super::channels;
+use super::channels::{self, SEEN};
 use super::error::{Refusal, StoreError};
 use super::messages::{self, Message};
 use super::names::Invalid;
@@ -98,39 +98,42 @@ pub fn merge(conn: &Connection, pages: i64) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The newest `limit` messages matching `query`, in channel `channel` if
-/// given, stored before message `before` if given. What one costs is
+/// The newest `limit` messages matching `query` in the channels `viewer`
+/// may see, in channel `channel` if given, stored before message `before`
+/// if given. What one costs is
 /// bounded by its words (at most [`MAX_WORDS`]), its channel (a term inside
 /// the index) and `limit`: FTS5 does the walking inside the index, where
 /// no progress handler or interrupt reaches.
 pub fn search(
     conn: &Connection,
+    viewer: &Uuid,
     query: &Query,
     channel: Option<&Uuid>,
     before: Option<&Uuid>,
     limit: u32,
 ) -> Result<Vec<Message>, Refusal> {
     let channel_seq = match channel {
-        Some(id) => Some(channels::seq(conn, id)?.ok_or_else(|| channels::not_found(id))?),
+        Some(id) => Some(channels::seen_or_not_found(conn, viewer, id)?.seq),
         None => None,
     };
     let below = match before {
-        Some(id) => messages::seq_in(conn, id, None)?
+        Some(id) => messages::seq_seen(conn, viewer, id)?
             .ok_or_else(|| Refusal::Invalid(format!("{id} is not a message")))?,
         None => i64::MAX,
     };
     // The columns of `messages::from_row`.
-    let mut stmt = conn.prepare_cached(
-        "SELECT m.id, m.author, c.id, m.content, m.created_at, m.edited_at
+    let mut stmt = conn.prepare_cached(&format!(
+        "WITH {SEEN}
+         SELECT m.id, m.author, c.id, m.content, m.created_at, m.edited_at
          FROM messages_fts f
          JOIN messages m ON m.seq = f.rowid
-         JOIN channels c ON c.seq = m.channel
-         WHERE messages_fts MATCH ?1 AND f.rowid < ?2
+         JOIN seen c ON c.seq = m.channel
+         WHERE messages_fts MATCH ?2 AND f.rowid < ?3
          ORDER BY f.rowid DESC
-         LIMIT ?3",
-    )?;
+         LIMIT ?4"
+    ))?;
     let rows = stmt.query_map(
-        params![query.expression(channel_seq), below, limit],
+        params![viewer, query.expression(channel_seq), below, limit],
         messages::from_row,
     )?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

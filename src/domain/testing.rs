@@ -66,13 +66,15 @@ pub(crate) fn new_channel(owner: Uuid, name: &str) -> Channel {
         description: None,
         owner,
         created_at: Timestamp(1),
+        kind: channels::Kind::Public,
+        members: None,
     }
 }
 
 /// Stores a channel named `name` owned by `owner`.
 pub(crate) fn channel(conn: &Connection, owner: Uuid, name: &str) -> Channel {
     let channel = new_channel(owner, name);
-    channels::insert(conn, &channel).expect("insert a channel");
+    channels::insert(conn, &channel, None).expect("insert a channel");
     channel
 }
 
@@ -90,7 +92,8 @@ pub(crate) fn send_at(
     author: Uuid,
     content: &str,
 ) -> (Message, Place) {
-    messages::insert(conn, channel.id, author, text(content), Timestamp(2)).expect("insert")
+    let seen = channels::seen_or_not_found(conn, &author, &channel.id).expect("a channel seen");
+    messages::insert(conn, &seen, author, text(content), Timestamp(2)).expect("insert")
 }
 
 /// The one integer `sql` returns.
@@ -100,9 +103,13 @@ pub(crate) fn count(conn: &Connection, sql: &str) -> i64 {
 
 /// The storage seq of message `id` (deleted or not).
 pub(crate) fn seq_of(conn: &Connection, id: &Uuid) -> i64 {
-    messages::seq_in(conn, id, None)
-        .expect("seq_in")
-        .expect("a message")
+    conn.query_row(
+        "SELECT seq FROM messages WHERE id = ?1 UNION ALL
+         SELECT seq FROM message_tombstones WHERE id = ?1",
+        [id],
+        |r| r.get(0),
+    )
+    .expect("a message")
 }
 
 /// Checks the search index against the messages it indexes.

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::clock::Timestamp;
 use super::error::{Refusal, StoreError, is_unique_violation};
+use super::invites;
 use super::messages;
 use super::names::{LoginName, UserName};
 use super::sessions::{self, TokenHash};
@@ -80,15 +81,20 @@ pub fn insert(
     Ok(id)
 }
 
-/// Creates an account and its first session, in one transaction; the
+/// Creates an account and its first session, in one transaction, using up
+/// `invite` if given (the account is made only if the code was good); the
 /// session's token.
 pub fn register(
     conn: &mut Connection,
     name: &UserName,
     hash: &str,
+    invite: Option<&Uuid>,
     now: Timestamp,
 ) -> Result<Uuid, Refusal> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if let Some(code) = invite {
+        invites::redeem(&tx, code, now)?;
+    }
     let id = insert(&tx, name, hash, now)?;
     let token = sessions::issue(&tx, &id, now)?;
     tx.commit()?;
@@ -205,6 +211,17 @@ pub fn remove(conn: &mut Connection, name: &str) -> Result<(), Refusal> {
     tx.execute("DELETE FROM users WHERE id = ?1", [id])?;
     sessions::note_revocation(&tx)?;
     Ok(tx.commit()?)
+}
+
+/// The first of `ids` that names no account, if any.
+pub fn unknown(conn: &Connection, ids: &[Uuid]) -> Result<Option<Uuid>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT 1 FROM users WHERE id = ?1")?;
+    for id in ids {
+        if !stmt.exists([id])? {
+            return Ok(Some(*id));
+        }
+    }
+    Ok(None)
 }
 
 /// At most `limit` accounts whose name starts with `prefix`, ignoring case

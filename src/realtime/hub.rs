@@ -1,6 +1,7 @@
 //! The one place realtime fan-out starts: handlers publish [`Event`]s, each
 //! serialised once into a frame that every subscriber shares. A frame says
-//! whom it is for; each connection skips what is not for its user.
+//! whom it is for (see `audience`: a private channel's frames are for its
+//! members); each connection skips what is not for its user.
 
 use std::sync::Mutex;
 
@@ -12,6 +13,8 @@ use uuid::Uuid;
 use crate::domain::channels::Channel;
 use crate::domain::messages::Message;
 use crate::sync::lock;
+
+pub use super::audience::{Audience, Reaches};
 
 /// Undelivered frames a subscriber may fall behind by before it lags.
 const CAPACITY: usize = 1024;
@@ -51,6 +54,26 @@ pub enum Event<'a> {
     },
     /// A channel was created.
     ChannelCreated(&'a Channel),
+    /// Someone joined a private channel: for its members, the new one
+    /// included, who first gets `ChannelCreated` for it.
+    MemberAdded {
+        /// The channel.
+        channel: Uuid,
+        /// Who joined.
+        user: Uuid,
+        /// The channel, as the new member's `ChannelCreated` shows it.
+        #[serde(skip)]
+        joined: &'a Channel,
+    },
+    /// Someone left or was removed from a private channel: for its
+    /// members, the one who left included; nothing of the channel reaches
+    /// them after it.
+    MemberRemoved {
+        /// The channel.
+        channel: Uuid,
+        /// Who left.
+        user: Uuid,
+    },
     /// A channel and its messages were deleted.
     ChannelDeleted {
         /// The deleted channel's id.
@@ -87,38 +110,6 @@ impl utoipa::PartialSchema for OnlineStatus {
 
 impl utoipa::ToSchema for OnlineStatus {}
 
-/// Whom a frame is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Audience {
-    /// Every authenticated connection.
-    Everyone,
-    /// One user's connections.
-    Only(Uuid),
-    /// Everyone's but one user's.
-    AllBut(Uuid),
-}
-
-impl Audience {
-    /// Whether connections of `user` get the frame.
-    pub fn includes(self, user: &Uuid) -> bool {
-        match self {
-            Audience::Everyone => true,
-            Audience::Only(only) => only == *user,
-            Audience::AllBut(other) => other != *user,
-        }
-    }
-}
-
-impl Event<'_> {
-    fn audience(&self) -> Audience {
-        match self {
-            Event::ReadMarker { user, .. } => Audience::Only(*user),
-            Event::Typing { user, .. } => Audience::AllBut(*user),
-            _ => Audience::Everyone,
-        }
-    }
-}
-
 /// A serialised event, shared (not copied) by every subscriber, and whom
 /// it is for.
 #[derive(Clone, Debug)]
@@ -132,20 +123,26 @@ pub struct Frame {
 /// The publisher.
 pub struct Hub {
     frames: broadcast::Sender<Frame>,
-    /// Held from commit to publish, so that frames go out in commit order.
-    order: Mutex<()>,
+    /// Who hears of each channel; held from commit to publish, so that
+    /// frames go out in commit order, each to the audience of its moment.
+    order: Mutex<Reaches>,
 }
 
 impl Default for Hub {
     fn default() -> Self {
-        Hub {
-            frames: broadcast::channel(CAPACITY).0,
-            order: Mutex::new(()),
-        }
+        Hub::new(Reaches::default())
     }
 }
 
 impl Hub {
+    /// A hub whose channels reach as `reaches` says.
+    pub fn new(reaches: Reaches) -> Hub {
+        Hub {
+            frames: broadcast::channel(CAPACITY).0,
+            order: Mutex::new(reaches),
+        }
+    }
+
     /// Commits `tx`, then publishes the events it stored, in order. Events
     /// go out in the order their transactions commit.
     pub fn commit_and_publish(
@@ -153,24 +150,66 @@ impl Hub {
         tx: Transaction<'_>,
         events: &[Event<'_>],
     ) -> rusqlite::Result<()> {
-        let _order = lock(&self.order);
+        let mut reaches = lock(&self.order);
         tx.commit()?;
         for event in events {
-            self.publish(event);
+            self.publish_in(&mut reaches, event);
         }
         Ok(())
     }
 
-    /// Serialises `event` once and hands it to every subscriber, if any.
+    /// Publishes `event`, which stored nothing (a status, typing).
     pub fn publish(&self, event: &Event<'_>) {
-        if self.frames.receiver_count() == 0 {
+        self.publish_in(&mut lock(&self.order), event);
+    }
+
+    /// Publishes `event` to whom `reaches` says, keeping `reaches` up to
+    /// date with the membership it changes.
+    fn publish_in(&self, reaches: &mut Reaches, event: &Event<'_>) {
+        let to = match event {
+            Event::Message(m) | Event::MessageUpdated(m) => reaches.of(&m.channel),
+            Event::MessageDeleted { channel, .. } => reaches.of(channel),
+            Event::ReadMarker { user, .. } => Audience::Only(*user),
+            Event::Typing { channel, user } => reaches.of(channel).but(*user),
+            Event::Status { .. } => Audience::Everyone,
+            Event::ChannelCreated(channel) => {
+                reaches.set(channel.id, channel.members.clone());
+                reaches.of(&channel.id)
+            }
+            Event::MemberAdded {
+                channel,
+                user,
+                joined,
+            } => {
+                reaches.add(channel, *user);
+                self.send(&Event::ChannelCreated(joined), Audience::Only(*user));
+                reaches.of(channel)
+            }
+            Event::MemberRemoved { channel, user } => {
+                let to = reaches.of(channel);
+                reaches.remove(channel, user);
+                to
+            }
+            Event::ChannelDeleted { id } => {
+                let to = reaches.of(id);
+                reaches.forget(id);
+                to
+            }
+        };
+        self.send(event, to);
+    }
+
+    /// Serialises `event` once and hands it to every subscriber, if any
+    /// and if it is for anyone.
+    fn send(&self, event: &Event<'_>, to: Audience) {
+        if self.frames.receiver_count() == 0 || to == Audience::Nobody {
             return;
         }
         match serde_json::to_string(event) {
             // No receivers left since the check is fine: nobody to tell.
             Ok(text) => drop(self.frames.send(Frame {
                 text: text.into(),
-                to: event.audience(),
+                to,
             })),
             Err(e) => tracing::error!(error = %e, "cannot serialise an event"),
         }
@@ -188,10 +227,10 @@ mod tests {
 
     #[test]
     fn publishes_serialised_frames_in_commit_order() {
-        let hub = Hub::default();
+        let ids = [Uuid::new_v4(), Uuid::new_v4()];
+        let hub = Hub::new(Reaches::new(ids.map(|id| (id, None))));
         let mut frames = hub.subscribe();
         let mut conn = rusqlite::Connection::open_in_memory().unwrap();
-        let ids = [Uuid::new_v4(), Uuid::new_v4()];
         for id in ids {
             let tx = conn.transaction().unwrap();
             hub.commit_and_publish(tx, &[Event::ChannelDeleted { id }])
@@ -210,10 +249,10 @@ mod tests {
 
     #[test]
     fn markers_go_to_their_user_and_typing_to_the_others() {
-        let hub = Hub::default();
-        let mut frames = hub.subscribe();
         let (me, you) = (Uuid::new_v4(), Uuid::new_v4());
         let (channel, message) = (Uuid::new_v4(), Uuid::new_v4());
+        let hub = Hub::new(Reaches::new([(channel, None)]));
+        let mut frames = hub.subscribe();
         hub.publish(&Event::ReadMarker {
             user: me,
             channel,

@@ -2,6 +2,7 @@
 //! the registry of open websocket connections. Above the domain, below the
 //! routes.
 
+pub mod audience;
 pub mod connections;
 pub mod hub;
 pub mod presence;

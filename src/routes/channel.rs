@@ -11,18 +11,58 @@ use warp::{Filter, Rejection};
 use super::route::Routes;
 use crate::app::App;
 use crate::auth::sessions::Session;
-use crate::domain::channels::{self, Channel};
+use crate::domain::channels::{self, Channel, Kind};
+use crate::domain::members::MAX_MEMBERS;
 use crate::domain::names::{ChannelName, Description};
 use crate::http::error::ApiError;
 use crate::http::filters::{authenticated, with_app};
 use crate::http::json;
-use crate::writer::writes;
+use crate::writer::channels as writes;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct NewChannel {
     name: ChannelName,
     #[serde(default)]
     description: Description,
+    /// `public` (the default) or `private`.
+    #[serde(default)]
+    kind: Option<Kind>,
+    /// A private channel's members besides its creator.
+    #[serde(default)]
+    #[schema(max_items = 256)]
+    members: Option<Vec<Uuid>>,
+}
+
+impl NewChannel {
+    /// The kind asked for, and the members of a private channel: `owner`
+    /// first, then the others once each.
+    fn membership(&self, owner: Uuid) -> Result<(Kind, Option<Vec<Uuid>>), ApiError> {
+        let kind = self.kind.unwrap_or(Kind::Public);
+        let given = self.members.as_deref().unwrap_or_default();
+        match kind {
+            Kind::Direct => Err(ApiError::BadRequest(
+                "a direct conversation is opened with POST /direct".into(),
+            )),
+            Kind::Public if !given.is_empty() => Err(ApiError::BadRequest(
+                "only a private channel has members".into(),
+            )),
+            Kind::Public => Ok((kind, None)),
+            Kind::Private => {
+                let mut members = vec![owner];
+                for id in given {
+                    if !members.contains(id) {
+                        members.push(*id);
+                    }
+                }
+                if members.len() > MAX_MEMBERS {
+                    return Err(ApiError::BadRequest(format!(
+                        "a private channel has at most {MAX_MEMBERS} members"
+                    )));
+                }
+                Ok((kind, Some(members)))
+            }
+        }
+    }
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -71,12 +111,16 @@ pub fn routes(app: &App, r: &Routes) -> BoxedFilter<(Response,)> {
 
 /// Creates a channel the caller owns.
 #[utoipa::path(post, operation_id = "create_channel", path = "/channel", tag = "channels", request_body = NewChannel,
-    responses((status = 201, description = "The new channel", body = Channel)))]
+    responses(
+        (status = 201, description = "The new channel", body = Channel),
+        (status = 400, description = "A direct kind, members of a public channel, too many members or an unknown one", body = crate::http::error::ErrorBody),
+    ))]
 pub(super) async fn create(
     app: App,
     session: Session,
     body: NewChannel,
 ) -> Result<Response, Rejection> {
+    let (kind, members) = body.membership(session.user_id)?;
     let now = app.clock.now();
     app.channel_rate
         .take(session.user_id, now)
@@ -87,6 +131,8 @@ pub(super) async fn create(
         description: body.description.into_option(),
         owner: session.user_id,
         created_at: now,
+        kind,
+        members,
     };
     let channel = app
         .writer
@@ -98,11 +144,15 @@ pub(super) async fn create(
     Ok(json::reply(StatusCode::CREATED, &channel))
 }
 
-/// Every channel, oldest first.
+/// Every channel the caller may see, oldest first.
 #[utoipa::path(get, operation_id = "list_channels", path = "/channel", tag = "channels",
-    responses((status = 200, description = "Every channel, oldest first", body = Vec<Channel>)))]
-pub(super) async fn list(app: App, _: Session) -> Result<Response, Rejection> {
-    let channels = app.db.run(|conn| channels::list(conn)).await?;
+    responses((status = 200, description = "Every channel the caller may see, oldest first", body = Vec<Channel>)))]
+pub(super) async fn list(app: App, session: Session) -> Result<Response, Rejection> {
+    let viewer = session.user_id;
+    let channels = app
+        .db
+        .run(move |conn| channels::list(conn, &viewer))
+        .await?;
     Ok(json::reply(StatusCode::OK, &channels))
 }
 
@@ -112,8 +162,12 @@ pub(super) async fn list(app: App, _: Session) -> Result<Response, Rejection> {
         (status = 200, description = "The channel", body = Channel),
         (status = 404, description = "No such channel", body = crate::http::error::ErrorBody),
     ))]
-pub(super) async fn get(id: Uuid, app: App, _: Session) -> Result<Response, Rejection> {
-    let channel = app.db.run(move |conn| channels::load(conn, &id)).await?;
+pub(super) async fn get(id: Uuid, app: App, session: Session) -> Result<Response, Rejection> {
+    let viewer = session.user_id;
+    let channel = app
+        .db
+        .run(move |conn| channels::load(conn, &viewer, &id))
+        .await?;
     let channel = channel.ok_or_else(|| channels::not_found(&id))?;
     Ok(json::reply(StatusCode::OK, &channel))
 }
@@ -122,7 +176,7 @@ pub(super) async fn get(id: Uuid, app: App, _: Session) -> Result<Response, Reje
 #[utoipa::path(delete, operation_id = "delete_channel", path = "/channel", tag = "channels", request_body = DeleteChannel,
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, description = "The caller does not own it", body = crate::http::error::ErrorBody),
+        (status = 403, description = "The caller does not own it, or it is a direct conversation", body = crate::http::error::ErrorBody),
         (status = 404, description = "No such channel", body = crate::http::error::ErrorBody),
     ))]
 pub(super) async fn delete(

@@ -55,13 +55,14 @@ pub fn routes(app: &App, r: &Routes) -> BoxedFilter<(Response,)> {
 pub(super) async fn history(
     channel: Uuid,
     app: App,
-    _: Session,
+    session: Session,
     query: HistoryQuery,
 ) -> Result<Response, Rejection> {
     let page = page(query)?;
+    let viewer = session.user_id;
     let messages = app
         .db
-        .run(move |conn| messages::history(conn, channel, &page))
+        .run(move |conn| messages::history(conn, &viewer, channel, &page))
         .await?;
     Ok(json::reply(StatusCode::OK, &messages))
 }

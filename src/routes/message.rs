@@ -95,8 +95,12 @@ pub(super) async fn send(
         (status = 200, description = "The message", body = messages::Message),
         (status = 404, description = "No such message, or deleted", body = crate::http::error::ErrorBody),
     ))]
-pub(super) async fn get(id: Uuid, app: App, _: Session) -> Result<Response, Rejection> {
-    let message = app.db.run(move |conn| messages::load(conn, &id)).await?;
+pub(super) async fn get(id: Uuid, app: App, session: Session) -> Result<Response, Rejection> {
+    let viewer = session.user_id;
+    let message = app
+        .db
+        .run(move |conn| messages::load(conn, &viewer, &id))
+        .await?;
     let message = message.ok_or_else(|| messages::not_found(&id))?;
     Ok(json::reply(StatusCode::OK, &message))
 }

@@ -59,6 +59,24 @@ impl Routes {
             .and(method::<P>())
     }
 
+    /// The route `P` declares, for a path with two ids (`{id}`, then
+    /// another): a malformed one is a 400 naming `what`, before the method
+    /// is looked at.
+    pub fn route_with_ids<P: utoipa::Path>(
+        &self,
+        what: [&'static str; 2],
+    ) -> impl Filter<Extract = (Uuid, Uuid), Error = Rejection> + Clone + use<P> {
+        self.path::<P>()
+            .and_then(move |params: Vec<String>| async move {
+                let at = |i: usize| params.get(i).map_or("", String::as_str);
+                let first = parse_id(at(0), what[0])?;
+                let second = parse_id(at(1), what[1])?;
+                Ok::<_, Rejection>((first, second))
+            })
+            .untuple_one()
+            .and(method::<P>())
+    }
+
     /// `P`'s path: its parameters, raw, when the request's path matches it
     /// and none of them is a fixed name of another path in that place
     /// (`/user/status` is no user id: `/user/status/set` is a path).

@@ -72,6 +72,7 @@ pub(super) async fn search(
     let channel = query.channel.map(|c| parse_id(&c, "channel")).transpose()?;
     let before = query.before.map(|b| parse_id(&b, "before")).transpose()?;
     let limit = parse_limit(query.limit)?;
+    let viewer = session.user_id;
     app.search_rate
         .take(session.user_id, app.clock.now())
         .map_err(ApiError::TooManyRequests)?;
@@ -82,7 +83,9 @@ pub(super) async fn search(
         .ok_or(ApiError::Overloaded(Duration::from_secs(1)))?;
     let found = app
         .db
-        .run(move |conn| search::search(conn, &q, channel.as_ref(), before.as_ref(), limit))
+        .run(move |conn| {
+            search::search(conn, &viewer, &q, channel.as_ref(), before.as_ref(), limit)
+        })
         .await?;
     Ok(json::reply(StatusCode::OK, &found))
 }

@@ -11,6 +11,7 @@ use warp::{Filter, Rejection};
 
 use super::route::Routes;
 use crate::app::App;
+use crate::config::Registration;
 use crate::auth::sessions::{Scope, Session};
 use crate::domain::names::{Password, UserName};
 use crate::domain::users::{self, User};
@@ -24,6 +25,9 @@ use crate::http::server::ClientAddr;
 pub(super) struct NewAccount {
     name: UserName,
     password: Password,
+    /// An invitation's code: needed with `--registration invite`.
+    #[serde(default)]
+    invite: Option<String>,
 }
 
 /// Body of `PATCH /user/update`: absent (or null) fields stay as they are.
@@ -48,6 +52,16 @@ pub(super) struct WithStatus<'a> {
     user: &'a User,
     #[schema(value_type = crate::realtime::hub::OnlineStatus)]
     onlinestatus: &'static str,
+}
+
+impl<'a> WithStatus<'a> {
+    /// `user`, with the status others see now.
+    pub(super) fn of(app: &App, user: &'a User) -> WithStatus<'a> {
+        WithStatus {
+            user,
+            onlinestatus: app.presence.visible(&user.id),
+        }
+    }
 }
 
 /// Register, update and the two user lookups.
@@ -102,7 +116,7 @@ pub fn routes(app: &App, r: &Routes) -> BoxedFilter<(Response,)> {
 #[utoipa::path(post, operation_id = "register", path = "/user/register", tag = "users", security(()), request_body = NewAccount,
     responses(
         (status = 201, description = "Registered; a new session", body = TokenReply),
-        (status = 403, description = "Registration is closed on this server", body = crate::http::error::ErrorBody),
+        (status = 403, description = "Registration is closed, or needs an invitation this body lacks", body = crate::http::error::ErrorBody),
         (status = 409, description = "The name, or one that looks like it, is taken", body = crate::http::error::ErrorBody),
     ))]
 pub(super) async fn register(
@@ -110,9 +124,22 @@ pub(super) async fn register(
     client: ClientAddr,
     body: NewAccount,
 ) -> Result<Response, Rejection> {
-    if !app.registration_open {
-        return Err(ApiError::Forbidden("registration is closed on this server".into()).into());
-    }
+    // The code is checked for real (and used up) with the insert; a
+    // malformed one is refused here, before the hash.
+    let invite = match app.registration {
+        Registration::Closed => {
+            return Err(ApiError::Forbidden("registration is closed on this server".into()).into());
+        }
+        Registration::Open => None,
+        Registration::Invite => Some(
+            body.invite
+                .as_deref()
+                .and_then(|code| Uuid::try_parse(code).ok())
+                .ok_or_else(|| {
+                    ApiError::Forbidden("registering here needs an invitation".into())
+                })?,
+        ),
+    };
     app.throttle
         .arrive(client.0, app.clock.now())
         .map_err(ApiError::TooManyRequests)?;
@@ -130,7 +157,7 @@ pub(super) async fn register(
     let now = app.clock.now();
     let token = app
         .db
-        .run(move |conn| users::register(conn, &body.name, &hash, now))
+        .run(move |conn| users::register(conn, &body.name, &hash, invite.as_ref(), now))
         .await?;
     Ok(json::reply(StatusCode::CREATED, &TokenReply { token }))
 }
@@ -242,12 +269,6 @@ pub(super) async fn people(app: App, _: Session, query: PeopleQuery) -> Result<R
         .db
         .run(move |conn| users::people(conn, &prefix, limit))
         .await?;
-    let reply: Vec<WithStatus<'_>> = found
-        .iter()
-        .map(|user| WithStatus {
-            user,
-            onlinestatus: app.presence.visible(&user.id),
-        })
-        .collect();
+    let reply: Vec<WithStatus<'_>> = found.iter().map(|u| WithStatus::of(&app, u)).collect();
     Ok(json::reply(StatusCode::OK, &reply))
 }

@@ -7,6 +7,7 @@
 //! last one ran: throughput grows with concurrency. Between batches it
 //! purges deleted channels a little at a time (`purge`).
 
+pub mod channels;
 mod job;
 mod purge;
 mod scrub;

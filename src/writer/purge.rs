@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::domain::error::StoreError;
-use crate::domain::{channels, messages};
+use crate::domain::{messages, purge};
 
 /// The longest a purge step holds the write lock (about: it stops after
 /// the chunk that passes it).
@@ -29,7 +29,7 @@ pub struct Purge {
 impl Purge {
     /// Finds out whether a purge was left unfinished (by a stop or a crash).
     pub fn start(conn: &Connection) -> Purge {
-        let pending = channels::purge_pending(conn).unwrap_or_else(|e| {
+        let pending = purge::purge_pending(conn).unwrap_or_else(|e| {
             tracing::warn!(error = %e, "could not tell whether a channel is left to purge");
             true
         });
@@ -85,7 +85,7 @@ fn step(conn: &mut Connection) -> Result<bool, StoreError> {
     messages::keep_newest_seq(&tx)?;
     let mut more = true;
     while more && began.elapsed() < STEP {
-        more = channels::purge_some(&tx, CHUNK)?;
+        more = purge::purge_some(&tx, CHUNK)?;
     }
     tx.commit()?;
     Ok(more)

@@ -54,11 +54,12 @@ impl Writer {
     }
 
     async fn create_channel(&self, channel: Channel, most: u32) -> Result<Channel, Refusal> {
-        self.submit(writes::CreateChannel { channel, most }).await
+        self.submit(super::channels::CreateChannel { channel, most })
+            .await
     }
 
     async fn delete_channel(&self, id: Uuid, by: Uuid) -> Result<(), Refusal> {
-        self.submit(writes::DeleteChannel { id, by })
+        self.submit(super::channels::DeleteChannel { id, by })
             .await
             .map(drop)
     }

@@ -1,12 +1,13 @@
 //! The writes the writer takes, one type each: what it stores, what its
 //! caller gets back (`Write::Output`, so the compiler pairs each write with
 //! its answer) and the events it publishes after the commit. Adding a write
-//! is adding a type here and calling `Writer::submit` with it.
+//! is adding a type here (or, for channels and their members, in
+//! `channels`) and calling `Writer::submit` with it.
 
 use rusqlite::Connection;
 use uuid::Uuid;
 
-use crate::domain::channels::{self, Channel};
+use crate::domain::channels;
 use crate::domain::clock::Timestamp;
 use crate::domain::error::Refusal;
 use crate::domain::markers::{self, Marker};
@@ -74,8 +75,8 @@ impl Write for SendMessage {
     const ONLY_ADDS_MESSAGES: bool = true;
 
     fn apply(self, conn: &Connection, now: Timestamp) -> Result<Sent, Refusal> {
-        let (message, place) =
-            messages::insert(conn, self.channel, self.author, self.content, now)?;
+        let channel = channels::seen_or_not_found(conn, &self.author, &self.channel)?;
+        let (message, place) = messages::insert(conn, &channel, self.author, self.content, now)?;
         let marker = markers::sent(conn, &message, place)?;
         Ok(Sent {
             message,
@@ -159,54 +160,6 @@ impl Write for MarkRead {
 
     fn events<'a>(marker: &'a Option<Marker>, events: &mut Vec<Event<'a>>) {
         events.extend(marker.as_ref().map(marker_event));
-    }
-}
-
-/// Stores a new channel, unless its owner already owns `most` (0: no
-/// limit).
-pub struct CreateChannel {
-    pub channel: Channel,
-    pub most: u32,
-}
-
-impl Write for CreateChannel {
-    type Output = Channel;
-
-    fn apply(self, conn: &Connection, _: Timestamp) -> Result<Channel, Refusal> {
-        if self.most > 0 && channels::owned_by(conn, &self.channel.owner)? >= i64::from(self.most) {
-            // Deleting one frees a place; otherwise, no sooner than an hour.
-            return Err(Refusal::Limited(std::time::Duration::from_secs(3600)));
-        }
-        channels::insert(conn, &self.channel)?;
-        Ok(self.channel)
-    }
-
-    fn events<'a>(channel: &'a Channel, events: &mut Vec<Event<'a>>) {
-        events.push(Event::ChannelCreated(channel));
-    }
-}
-
-/// Deletes channel `id`, if `by` owns it; its rows are purged later.
-pub struct DeleteChannel {
-    pub id: Uuid,
-    pub by: Uuid,
-}
-
-impl Write for DeleteChannel {
-    /// The deleted channel's id.
-    type Output = Uuid;
-
-    fn apply(self, conn: &Connection, now: Timestamp) -> Result<Uuid, Refusal> {
-        channels::delete_owned(conn, &self.id, &self.by, now)?;
-        Ok(self.id)
-    }
-
-    fn events<'a>(id: &'a Uuid, events: &mut Vec<Event<'a>>) {
-        events.push(Event::ChannelDeleted { id: *id });
-    }
-
-    fn after(_: &Uuid) -> After {
-        After::Purge
     }
 }
 

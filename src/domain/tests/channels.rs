@@ -8,6 +8,7 @@ use crate::domain::channels::*;
 use crate::domain::clock::Timestamp;
 use crate::domain::error::Refusal;
 use crate::domain::messages;
+use crate::domain::purge::{purge_pending, purge_some};
 use crate::domain::testing::{self, TestDb, count, send};
 
 #[test]
@@ -18,13 +19,17 @@ fn lists_in_creation_order_not_by_time() {
     for (name, at) in [("b", 30), ("a", 10), ("c", 20)] {
         let mut channel = testing::new_channel(owner, name);
         channel.created_at = Timestamp(at);
-        insert(&t.conn, &channel).unwrap();
+        insert(&t.conn, &channel, None).unwrap();
         names.push(name);
     }
-    let listed: Vec<String> = list(&t.conn).unwrap().into_iter().map(|c| c.name).collect();
+    let listed: Vec<String> = list(&t.conn, &owner)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
     assert_eq!(listed, names);
-    let first = &list(&t.conn).unwrap()[0];
-    let loaded = load(&t.conn, &first.id).unwrap().unwrap();
+    let first = &list(&t.conn, &owner).unwrap()[0];
+    let loaded = load(&t.conn, &owner, &first.id).unwrap().unwrap();
     assert_eq!((loaded.name.as_str(), loaded.owner), ("b", owner));
     assert_eq!(owned_by(&t.conn, &owner).unwrap(), 3);
 }
@@ -43,7 +48,10 @@ fn delete_owned_refuses_unknown_and_other_users() {
         delete_owned(&t.conn, &channel.id, &Uuid::new_v4(), Timestamp(5)),
         Err(Refusal::Forbidden(_))
     ));
-    assert!(load(&t.conn, &channel.id).unwrap().is_some(), "still there");
+    assert!(
+        load(&t.conn, &owner, &channel.id).unwrap().is_some(),
+        "still there"
+    );
     assert!(!purge_pending(&t.conn).unwrap());
 }
 
@@ -58,11 +66,14 @@ fn a_deleted_channel_is_hidden_at_once_and_its_rows_stay() {
 
     // For every reader, not only the connection that deleted it.
     for conn in [&t.conn, &t.connection()] {
-        let ids: Vec<Uuid> = list(conn).unwrap().iter().map(|c| c.id).collect();
+        let ids: Vec<Uuid> = list(conn, &owner).unwrap().iter().map(|c| c.id).collect();
         assert_eq!(ids, [kept.id]);
     }
-    assert!(load(&t.conn, &gone.id).unwrap().is_none());
-    assert_eq!(seq(&t.conn, &gone.id).unwrap(), None);
+    assert!(load(&t.conn, &owner, &gone.id).unwrap().is_none());
+    assert_eq!(
+        seen(&t.conn, &owner, &gone.id).unwrap().map(|s| s.seq),
+        None
+    );
     assert_eq!(owned_by(&t.conn, &owner).unwrap(), 1);
     // Deleting it again: it is not there any more.
     assert!(matches!(
@@ -91,7 +102,10 @@ fn purge_some_goes_in_steps_until_nothing_is_left() {
     let owner = Uuid::new_v4();
     let kept = testing::channel(&t.conn, owner, "kept");
     let gone = testing::channel(&t.conn, owner, "gone");
-    let gone_seq = seq(&t.conn, &gone.id).unwrap().unwrap();
+    let gone_seq = seen(&t.conn, &owner, &gone.id)
+        .unwrap()
+        .map(|s| s.seq)
+        .unwrap();
     let kept_message = send(&t.conn, &kept, owner, "purgeword kept");
     let mut sent = Vec::new();
     for i in 0..40 {

@@ -13,7 +13,7 @@ use crate::domain::testing::{self, TestDb, count, send};
 /// The ids `q` finds, newest first, in `channel` if given.
 fn find(conn: &Connection, q: &str, channel: Option<&Uuid>) -> Vec<Uuid> {
     let query = Query::try_from(q.to_owned()).unwrap();
-    search(conn, &query, channel, None, 100)
+    search(conn, &Uuid::nil(), &query, channel, None, 100)
         .unwrap()
         .iter()
         .map(|m| m.id)
@@ -49,7 +49,14 @@ fn a_channel_filter_keeps_to_its_channel() {
     assert_eq!(find(&t.conn, "shared", Some(&there.id)), [theirs.id]);
     assert_eq!(find(&t.conn, "shared", None), [theirs.id, mine.id]);
     let query = Query::try_from("shared".to_owned()).unwrap();
-    let unknown = search(&t.conn, &query, Some(&Uuid::new_v4()), None, 10);
+    let unknown = search(
+        &t.conn,
+        &Uuid::nil(),
+        &query,
+        Some(&Uuid::new_v4()),
+        None,
+        10,
+    );
     assert!(matches!(unknown, Err(Refusal::NotFound(_))));
 }
 

@@ -96,7 +96,11 @@ async fn typing(app: &App, channel: &str, user: Uuid) -> Option<&'static str> {
     if !app.typing.due(user, channel, now) || app.signal_rate.take(user, app.clock.now()).is_err() {
         return None;
     }
-    match app.db.run(move |conn| channels::seq(conn, &channel)).await {
+    match app
+        .db
+        .run(move |conn| channels::seen(conn, &user, &channel))
+        .await
+    {
         Ok(Some(_)) => {
             if app.typing.relayed(user, channel, now) {
                 app.hub.publish(&Event::Typing { channel, user });

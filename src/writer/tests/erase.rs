@@ -17,13 +17,13 @@ use crate::domain::testing::{self, TestDb, text};
 /// The messages `q` finds.
 fn find(conn: &Connection, q: &str) -> Vec<Message> {
     let query = Query::try_from(q.to_owned()).unwrap();
-    search(conn, &query, None, None, 100).unwrap()
+    search(conn, &Uuid::nil(), &query, None, None, 100).unwrap()
 }
 
 /// Waits until no deleted channel has rows left.
 async fn purged(conn: &Connection) {
     let began = Instant::now();
-    while channels::purge_pending(conn).unwrap() {
+    while crate::domain::purge::purge_pending(conn).unwrap() {
         assert!(began.elapsed() < Duration::from_secs(30), "never purged");
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
@@ -80,7 +80,7 @@ async fn a_deleted_channel_is_answered_at_once_and_purged_in_steps() {
     let before = h.log.commits();
 
     h.writer.delete_channel(doomed.id, owner).await.unwrap();
-    let listed: Vec<Uuid> = channels::list(&h.t.conn)
+    let listed: Vec<Uuid> = channels::list(&h.t.conn, &owner)
         .unwrap()
         .iter()
         .map(|c| c.id)
