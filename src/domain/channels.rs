@@ -211,7 +211,7 @@ pub fn load(conn: &Connection, viewer: &Uuid, id: &Uuid) -> Result<Option<Channe
 pub fn direct(conn: &Connection, key: &[u8]) -> Result<Option<Channel>, StoreError> {
     let found = conn
         .prepare_cached(&format!(
-            "SELECT {COLUMNS}, seq FROM channels WHERE direct_key = ?1"
+            "SELECT {COLUMNS}, seq FROM channel_rows WHERE direct_key = ?1 AND deleted_at IS NULL"
         ))?
         .query_row([key], Channel::from_row)
         .optional()?;

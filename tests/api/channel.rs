@@ -28,7 +28,8 @@ async fn create_returns_the_channel_with_its_owner() {
         )
         .await;
     let channel = reply.assert_json(201);
-    assert_eq!(channel.as_object().unwrap().len(), 5, "{channel}");
+    assert_eq!(channel.as_object().unwrap().len(), 6, "{channel}");
+    assert_eq!(channel["kind"], "public");
     assert_uuid(channel["id"].as_str().unwrap());
     assert_eq!(channel["name"], "azuma-dev");
     assert_eq!(channel["description"], "Everything about azuma");

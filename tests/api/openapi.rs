@@ -133,6 +133,7 @@ async fn every_documented_path_takes_exactly_its_documented_methods() {
     for (path, _) in doc["paths"].as_object().unwrap() {
         let concrete = path
             .replace("{id}", "318cd399-f47f-478f-8d09-c9c414c3750d")
+            .replace("{user}", "0e5b3d2c-6f51-4f0e-9a53-52d1c4a5e4b1")
             .replace("{file}", "main.js");
         let mut allowed: Vec<&str> = METHODS
             .iter()
@@ -271,6 +272,8 @@ async fn the_websocket_frames_are_schemas_of_the_document() {
         "Typing",
         "ChannelCreated",
         "ChannelDeleted",
+        "MemberAdded",
+        "MemberRemoved",
         "Status",
     ];
     assert_eq!(frame_types(&doc, "ServerFrame"), set(&server_frames));
