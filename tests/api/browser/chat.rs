@@ -134,7 +134,10 @@ async fn two_people_chat_live_in_two_browsers() {
 /// one button per message, its menu's items named as the actions.
 pub async fn act(side: &Browser, selector: &str, action: &str) {
     let more = side.named(&format!("{selector} button"), "Actions").await;
-    assert_eq!(more.attr("aria-haspopup").await.unwrap().as_deref(), Some("menu"));
+    assert_eq!(
+        more.attr("aria-haspopup").await.unwrap().as_deref(),
+        Some("menu")
+    );
     more.click().await.unwrap();
     let item = side
         .named(&format!("{selector} [role=menu] button"), action)
