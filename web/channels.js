@@ -46,7 +46,10 @@ export class Channels {
     /** @type {Channel[]} */
     const list = await get('/channel');
     await this.users.load(list.flatMap((channel) => (channel.kind === 'direct' ? (channel.members ?? []) : [])));
-    this.list = list;
+    // A channel listed before stays the same object, brought up to date
+    // (its members, its owner): the open room holds it.
+    const before = new Map(this.list.map((channel) => [channel.id, channel]));
+    this.list = list.map((channel) => Object.assign(before.get(channel.id) ?? channel, channel));
     await this.refreshUnread();
   }
 

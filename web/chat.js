@@ -38,13 +38,8 @@ export class Chat {
     this.line = find(view, '#connection', HTMLElement);
     this.users = new Users(find(view, '#people', HTMLElement), limits.people);
     this.users.learn(me);
-    this.channels = new Channels(
-      find(view, '#channel-list', HTMLElement),
-      find(view, '#direct-list', HTMLElement),
-      this.users,
-      me,
-      limits,
-    );
+    const lists = [find(view, '#channel-list', HTMLElement), find(view, '#direct-list', HTMLElement)];
+    this.channels = new Channels(lists[0], lists[1], this.users, me, limits);
     /** @param {string} link */
     const go = (link) => this.go(link);
     const context = { channels: this.channels, users: this.users, me, limits, go };
@@ -123,6 +118,8 @@ export class Chat {
     // Back after a drop: a status the server forgot, channels gone or
     // left meanwhile, and the open channel's messages sent meanwhile.
     await this.side.restore();
+    // The open channel's owner may have changed (search results aside).
+    if (!this.room.log.hidden) this.head();
     this.members.changed();
     if (this.room.channel && !this.channels.find(this.room.channel.id)) return this.route();
     await this.room.catchUp();
@@ -236,12 +233,12 @@ export class Chat {
   }
 
   /**
-   * The room's heading for the open channel: its title, and "Delete
-   * channel" for its owner (a direct conversation is never deleted).
+   * The room's heading: `title` (search results), or the open channel's
+   * title and "Delete channel" for its owner (never for a direct one).
    */
-  head(channel = this.room.channel) {
-    this.heading.textContent = this.channels.title(channel) || 'No channels yet: create one';
-    this.deleteButton.hidden = !channel || channel.owner !== this.me.id || channel.kind === 'direct';
+  head(channel = this.room.channel, title = '') {
+    this.heading.textContent = title || this.channels.title(channel) || 'No channels yet: create one';
+    this.deleteButton.hidden = Boolean(title) || channel?.owner !== this.me.id || channel.kind === 'direct';
   }
 
   /**
@@ -264,11 +261,7 @@ export class Chat {
     this.room.show(!open);
     this.composer.show(!open);
     this.members.open(open ? null : this.room.channel);
-    this.head();
-    if (open) {
-      this.deleteButton.hidden = true;
-      this.heading.textContent = title;
-    }
+    this.head(this.room.channel, open ? title : '');
     if (refocus) this.room.focus();
   }
 

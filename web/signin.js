@@ -48,6 +48,7 @@ export class SignIn {
     if (code) this.invite.value = code;
     this.invited.hidden = !invited;
     find(this.view, '#signin-code-field', HTMLElement).hidden = !invited;
+    this.password.autocomplete = invited ? 'new-password' : 'current-password';
     this.registerButton.classList.toggle('secondary', !invited);
     this.loginButton.classList.toggle('secondary', invited);
     const row = this.registerButton.parentElement;
