@@ -6,7 +6,12 @@
 //! HTTP with the token SENDER (another account's, so that the sender's read
 //! marker events do not go to the clients), one at a time, and times each
 //! delivery: from just before the POST until a client holds the frame.
-//! Prints one line per count: `delivery CLIENTS MEDIAN_MS P99_MS`.
+//! Prints one line per count: `delivery CLIENTS MEDIAN_MS P99_MS STRAYS`.
+//!
+//! TOKEN may be `@FILE`: a file of lines `TOKEN` or `TOKEN outsider`, given
+//! out to the clients in turn. A message is then timed until every client
+//! that is no outsider holds it; STRAYS counts the frames that reached an
+//! outsider (0 when a private channel's messages reach its members only).
 //!
 //! With `hold N` among the counts, it connects and authenticates N clients,
 //! prints `holding N`, and keeps them idle until its standard input closes.
@@ -50,10 +55,30 @@ async fn connect(ws_url: &str, token: &str) -> Socket {
     }
 }
 
-async fn connect_all(ws_url: &str, token: &str, count: usize) -> Vec<Socket> {
+/// The tokens TOKEN names, each with whether it is an outsider's.
+fn tokens(token: &str) -> Vec<(String, bool)> {
+    let Some(path) = token.strip_prefix('@') else {
+        return vec![(token.to_owned(), false)];
+    };
+    let text = std::fs::read_to_string(path).expect("the token file");
+    text.lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let token = words.next()?.to_owned();
+            Some((token, words.next() == Some("outsider")))
+        })
+        .collect()
+}
+
+/// `count` authenticated clients, each with whether it is an outsider.
+async fn connect_all(ws_url: &str, token: &str, count: usize) -> Vec<(Socket, bool)> {
+    let tokens = tokens(token);
     let mut sockets = Vec::with_capacity(count);
     for batch in (0..count).collect::<Vec<_>>().chunks(100) {
-        let connecting = batch.iter().map(|_| connect(ws_url, token));
+        let connecting = batch.iter().map(|i| {
+            let (token, outsider) = &tokens[i % tokens.len()];
+            async move { (connect(ws_url, token).await, *outsider) }
+        });
         sockets.extend(futures_util::future::join_all(connecting).await);
     }
     sockets
@@ -76,16 +101,17 @@ fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
 async fn delivery(base: &str, token: &str, sender: &str, channel: &str, clients: usize) {
     let ws_url = format!("{}/init_ws", base.replacen("http://", "ws://", 1));
     let sockets = connect_all(&ws_url, token, clients).await;
-    let (arrived, mut arrivals) = mpsc::unbounded_channel::<(usize, Instant)>();
+    let members = sockets.iter().filter(|(_, outsider)| !outsider).count();
+    let (arrived, mut arrivals) = mpsc::unbounded_channel::<(usize, Instant, bool)>();
     let readers: Vec<_> = sockets
         .into_iter()
-        .map(|mut socket| {
+        .map(|(mut socket, outsider)| {
             let arrived = arrived.clone();
             tokio::spawn(async move {
                 while let Some(Ok(frame)) = socket.next().await {
                     if let Message::Text(text) = frame
                         && let Some(round) = round_of(&text)
-                        && arrived.send((round, Instant::now())).is_err()
+                        && arrived.send((round, Instant::now(), outsider)).is_err()
                     {
                         return;
                     }
@@ -94,6 +120,7 @@ async fn delivery(base: &str, token: &str, sender: &str, channel: &str, clients:
         })
         .collect();
     drop(arrived);
+    let mut strays = 0;
 
     let http = reqwest::Client::builder()
         .no_proxy()
@@ -112,20 +139,27 @@ async fn delivery(base: &str, token: &str, sender: &str, channel: &str, clients:
             .expect("send");
         assert_eq!(response.status(), 200);
         let mut received = 0;
-        while received < clients {
-            let (r, at) = arrivals.recv().await.expect("readers alive");
-            if r == round {
+        while received < members {
+            let (r, at, outsider) = arrivals.recv().await.expect("readers alive");
+            if outsider {
+                strays += 1;
+            } else if r == round {
                 latencies.push(at - started);
                 received += 1;
             }
         }
+    }
+    // What was still on its way to an outsider.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    while let Ok((_, _, outsider)) = arrivals.try_recv() {
+        strays += usize::from(outsider);
     }
     for reader in readers {
         reader.abort();
     }
     latencies.sort();
     println!(
-        "delivery {clients} {:.2} {:.2}",
+        "delivery {clients} {:.2} {:.2} {strays}",
         percentile(&latencies, 0.5).as_secs_f64() * 1000.0,
         percentile(&latencies, 0.99).as_secs_f64() * 1000.0
     );
@@ -137,7 +171,7 @@ async fn hold(base: &str, token: &str, clients: usize) {
     // Keep reading (so pings are answered) until stdin closes.
     let readers: Vec<_> = sockets
         .into_iter()
-        .map(|mut socket| tokio::spawn(async move { while socket.next().await.is_some() {} }))
+        .map(|(mut socket, _)| tokio::spawn(async move { while socket.next().await.is_some() {} }))
         .collect();
     println!("holding {clients}");
     let mut line = String::new();

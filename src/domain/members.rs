@@ -7,7 +7,8 @@ use uuid::Uuid;
 
 use super::error::StoreError;
 
-/// The most members a private channel may have, its creator included.
+/// The most members a private channel is made with, its creator included
+/// (more join one by one).
 pub const MAX_MEMBERS: usize = 256;
 
 /// The most other people a direct conversation may have.
@@ -39,14 +40,6 @@ pub fn remove(conn: &Connection, seq: i64, user: &Uuid) -> Result<bool, StoreErr
     conn.prepare_cached("DELETE FROM read_markers WHERE channel = ?1 AND user = ?2")?
         .execute(params![seq, user])?;
     Ok(removed > 0)
-}
-
-/// How many members the channel stored at `seq` has.
-pub fn count(conn: &Connection, seq: i64) -> Result<usize, StoreError> {
-    let count: i64 = conn
-        .prepare_cached("SELECT count(*) FROM channel_members WHERE channel = ?1")?
-        .query_row([seq], |r| r.get(0))?;
-    Ok(usize::try_from(count).unwrap_or(usize::MAX))
 }
 
 /// The member of the channel stored at `seq` who joined first, if any.

@@ -107,7 +107,7 @@ pub(super) async fn list(id: Uuid, app: App, session: Session) -> Result<Respons
     request_body = NewMember,
     responses(
         (status = 204, description = "They are a member"),
-        (status = 400, description = "Not a private channel, an unknown user, or a full channel", body = ErrorBody),
+        (status = 400, description = "Not a private channel, or an unknown user", body = ErrorBody),
         (status = 404, description = "No such channel", body = ErrorBody),
     ))]
 pub(super) async fn add(

@@ -9,7 +9,7 @@ use super::writes::{After, Write};
 use crate::domain::channels::{self, Channel, Kind};
 use crate::domain::clock::Timestamp;
 use crate::domain::error::Refusal;
-use crate::domain::members::{self, MAX_MEMBERS};
+use crate::domain::members;
 use crate::domain::{markers, users};
 use crate::realtime::hub::Event;
 
@@ -123,12 +123,6 @@ impl Write for AddMember {
         }
         if users::unknown(conn, &[self.user])?.is_some() {
             return Err(Refusal::Invalid(format!("no user with id {}", self.user)));
-        }
-        let count = members::count(conn, seen.seq)?;
-        if !members::of(conn, seen.seq)?.contains(&self.user) && count >= MAX_MEMBERS {
-            return Err(Refusal::Invalid(format!(
-                "a private channel has at most {MAX_MEMBERS} members"
-            )));
         }
         if !members::add(conn, seen.seq, &self.user)? {
             return Ok(None);

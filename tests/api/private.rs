@@ -138,6 +138,11 @@ async fn members_add_people_and_the_owner_removes_them_with_events_for_each() {
         added,
         "no ChannelCreated for old members"
     );
+    // Members hear each other type; the one typing does not.
+    let typing = json!({"type": "Typing", "content": {"channel": id}});
+    ann.send_text(&typing.to_string()).await;
+    let heard = json!({"type": "Typing", "content": {"channel": id, "user": a_id}});
+    assert_eq!(cat.next_but("Status").await, heard);
     // Again: nothing changes, nobody hears.
     let reply = server.post(&add, Some(&a), json!({"user": c_id})).await;
     assert_eq!(reply.status, 204);
