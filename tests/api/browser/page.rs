@@ -136,9 +136,13 @@ async fn the_keyboard_alone_is_enough() {
     ann.keys(&format!("plans{}", Key::Enter)).await;
     ann.until("plans to open", || async { ann.heading().await == "plans" })
         .await;
-    // The message box has the focus once a channel opens.
-    let focused = ann.client.active_element().await.unwrap();
-    assert_eq!(ann.label(&focused).await, "Message");
+    // The message box has the focus once a channel opens (its messages
+    // loaded, which the heading does not wait for).
+    ann.until("the message box focused", || async {
+        let focused = ann.client.active_element().await.unwrap();
+        ann.label(&focused).await == "Message"
+    })
+    .await;
     ann.keys(&format!("typed, not clicked{}", Key::Enter)).await;
     ann.until("the message", || async {
         ann.messages().await == ["typed, not clicked"]
