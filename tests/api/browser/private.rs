@@ -140,7 +140,7 @@ async fn private_channels_have_members_who_come_and_go() {
     ann.click("Members").await;
     ann.until("the members", || async {
         let shown = text(&ann, "members").await;
-        shown.contains("ann") && shown.contains("owner") && shown.contains("bob")
+        shown.contains("owner") && member_names(&ann).await == ["ann", "bob"]
     })
     .await;
     // Ann adds Carl: his list shows the channel at once.
@@ -152,14 +152,14 @@ async fn private_channels_have_members_who_come_and_go() {
     })
     .await;
     ann.until("carl a member", || async {
-        text(&ann, "members").await.contains("carl")
+        member_names(&ann).await == ["ann", "bob", "carl"]
     })
     .await;
     // Bob, not the owner, may not remove anyone.
     bob.open_channel("secret").await;
     bob.click("Members").await;
     bob.until("bob's list of members", || async {
-        text(&bob, "members").await.contains("carl")
+        member_names(&bob).await == ["ann", "bob", "carl"]
     })
     .await;
     let removes = "return document.querySelectorAll('#members button[aria-label^=Remove]').length";
@@ -178,7 +178,7 @@ async fn private_channels_have_members_who_come_and_go() {
     .await;
     assert_ne!(carl.heading().await, "secret");
     bob.until("carl gone from bob's list of members", || async {
-        !text(&bob, "members").await.contains("carl")
+        member_names(&bob).await == ["ann", "bob"]
     })
     .await;
 
@@ -190,8 +190,7 @@ async fn private_channels_have_members_who_come_and_go() {
     })
     .await;
     ann.until("bob gone from ann's list of members", || async {
-        let shown = text(&ann, "members").await;
-        shown.contains("ann") && !shown.contains("bob")
+        member_names(&ann).await == ["ann"]
     })
     .await;
 }
@@ -269,4 +268,60 @@ async fn a_non_member_sees_nothing_of_a_private_channel() {
     // Searching for it finds nothing.
     carl.fill("Search", "whisper\n").await;
     carl.wait_for_text("Nothing found.").await;
+}
+
+/// The owner leaves: the member who joined earliest becomes the owner,
+/// and that member's page offers what an owner may do (delete the
+/// channel, remove people) without a reload.
+#[tokio::test]
+async fn the_earliest_member_takes_over_from_an_owner_who_leaves() {
+    let server = TestServer::start().await;
+    let Some([ann, bob, carl]) = three("owner_leaves", &server).await else {
+        return;
+    };
+    let (bob_id, carl_id) = (own_id(&bob).await, own_id(&carl).await);
+    let token = ann.token().await;
+    let made = call_at(
+        &server.client,
+        &server.base,
+        Method::POST,
+        "/channel",
+        Some(&token),
+        Some(json!({"name": "handover", "kind": "private", "members": [bob_id, carl_id]})),
+    )
+    .await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    bob.open_channel("handover").await;
+    bob.click("Members").await;
+    bob.until("ann the owner", || async {
+        text(&bob, "members").await.contains("owner")
+    })
+    .await;
+    let hidden = "return document.getElementById('delete-channel').hidden";
+    assert_eq!(bob.js(hidden, vec![]).await, Value::Bool(true));
+
+    ann.open_channel("handover").await;
+    ann.click("Members").await;
+    ann.click("Leave channel").await;
+    ann.click("Really leave?").await;
+    bob.until("bob the owner, offered what an owner may do", || async {
+        bob.js(hidden, vec![]).await == Value::Bool(false)
+            && member_names(&bob).await == ["bob", "carl"]
+    })
+    .await;
+    bob.button("Remove carl").await;
+    assert!(text(&bob, "members").await.contains("owner"));
+}
+
+/// The id of the account signed in on `side`'s page.
+async fn own_id(side: &Browser) -> Value {
+    let script = "return fetch('/user/self', { headers: { Authorization:
+        `Bearer ${localStorage.getItem('azuma.token')}` } }).then(r => r.json()).then(u => u.id)";
+    side.js(script, vec![]).await
+}
+
+/// The names in `side`'s list of members, in order.
+async fn member_names(side: &Browser) -> Vec<String> {
+    let script = "return [...document.querySelectorAll('#members .who')].map(e => e.textContent)";
+    serde_json::from_value(side.js(script, vec![]).await).unwrap_or_default()
 }
