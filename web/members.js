@@ -30,9 +30,9 @@ export class Members {
     this.list = find(panel, 'ul', HTMLUListElement);
     this.error = find(panel, '.members-error', HTMLElement);
     const form = find(panel, 'form', HTMLFormElement);
-    this.picker = new Picker(find(form, '.picker', HTMLElement), 'Find people to add', users, limits.userName, () => {
-      return new Set(this.channel?.members ?? []);
-    });
+    const members = () => new Set(this.channel?.members ?? []);
+    // Added one at a time, as many as the search shows.
+    this.picker = new Picker(find(form, '.picker', HTMLElement), 'Find people to add', users, limits.userName, members, Infinity);
     this.showForm = disclosure(find(panel, '#add-members', HTMLButtonElement), form, () => {
       this.picker.focus();
       return this.picker.reset();

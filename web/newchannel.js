@@ -33,7 +33,14 @@ export function newChannel(nav, context) {
   const input = find(form, '#channel-name', HTMLInputElement);
   const error = find(form, '.error', HTMLElement);
   const pickerRoot = find(form, '.picker', HTMLElement);
-  const picker = new Picker(pickerRoot, 'Find members', context.users, context.limits.userName, () => new Set([context.me.id]));
+  const picker = new Picker(
+    pickerRoot,
+    'Find members',
+    context.users,
+    context.limits.userName,
+    () => new Set([context.me.id]),
+    context.limits.members,
+  );
   input.maxLength = context.limits.channelName;
   const private_ = () => find(form, 'input[name=kind]:checked', HTMLInputElement).value === 'private';
   const show = disclosure(toggle, form, () => {
@@ -77,6 +84,7 @@ export function newDirect(nav, context) {
     context.users,
     context.limits.userName,
     () => new Set([context.me.id]),
+    context.limits.direct,
   );
   const show = disclosure(toggle, form, () => {
     picker.focus();

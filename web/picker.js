@@ -25,10 +25,12 @@ export class Picker {
    * @param {Users} users
    * @param {number} longest the longest name there is (and so search)
    * @param {() => Set<string>} left out: the people not to offer (oneself, members)
+   * @param {number} most the most people that may be chosen (the server's limit)
    */
-  constructor(root, label, users, longest, left) {
+  constructor(root, label, users, longest, left, most) {
     this.users = users;
     this.left = left;
+    this.most = most;
     made += 1;
     const id = `picker-${made}`;
     this.input = h('input', { id, type: 'search', autocomplete: 'off', maxlength: longest, spellcheck: 'false' });
@@ -97,7 +99,17 @@ export class Picker {
     const found = this.found.filter((user) => !left.has(user.id) && !this.chosen.has(user.id));
     const shown = [...this.chosen.values(), ...found];
     this.list.replaceChildren(...shown.map((user) => this.item(user)));
-    this.status.textContent = shown.length ? '' : 'No one found.';
+    this.full();
+    if (!shown.length) this.status.textContent = 'No one found.';
+  }
+
+  /** At the most that may be chosen, the others cannot be, and it says so. */
+  full() {
+    const full = this.chosen.size >= this.most;
+    for (const box of this.list.querySelectorAll('input')) {
+      if (box instanceof HTMLInputElement) box.disabled = full && !box.checked;
+    }
+    this.status.textContent = full ? `At most ${this.most} people.` : '';
   }
 
   /** @param {User} user */
@@ -107,6 +119,7 @@ export class Picker {
     box.addEventListener('change', () => {
       if (box.checked) this.chosen.set(user.id, user);
       else this.chosen.delete(user.id);
+      this.full();
     });
     return h('li', {}, h('label', {}, box, ' ', user.name));
   }

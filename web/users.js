@@ -91,7 +91,7 @@ export class Users {
   async search(prefix, limit) {
     const q = prefix ? `q=${encodeURIComponent(prefix)}&` : '';
     /** @type {User[]} */
-    const found = await get(`/user?${q}limit=${limit}`);
+    const found = await get(`/user?${q}limit=${Math.min(limit, this.most)}`);
     for (const user of found) this.remember(user);
     this.render();
     return found;

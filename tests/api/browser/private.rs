@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::Browser;
-use crate::helpers::{TestServer, call_at, channel_at, send_at};
+use crate::helpers::{TestServer, call_at, channel_at, register_at, send_at};
 
 /// Three people, each signed up in a browser of their own.
 async fn three(test: &str, server: &TestServer) -> Option<[Browser; 3]> {
@@ -324,4 +324,36 @@ async fn own_id(side: &Browser) -> Value {
 async fn member_names(side: &Browser) -> Vec<String> {
     let script = "return [...document.querySelectorAll('#members .who')].map(e => e.textContent)";
     serde_json::from_value(side.js(script, vec![]).await).unwrap_or_default()
+}
+
+/// A direct conversation takes as many people as the server states
+/// (OpenAPI: `NewDirect.users.maxItems`): past that, the picker offers no
+/// more, and says so.
+#[tokio::test]
+async fn the_people_picker_keeps_to_the_servers_limit() {
+    let server = TestServer::start().await;
+    for n in 1..=9 {
+        register_at(&server.client, &server.base, &format!("pal{n}"), "pw").await;
+    }
+    let Some(ann) = Browser::open("picker_limit", &server.base, 1200).await else {
+        return;
+    };
+    ann.register("ann").await;
+    ann.click("New message").await;
+    ann.fill("Find people", "pal").await;
+    for n in 1..=8 {
+        ann.press("input[type=checkbox]", &format!("pal{n}")).await;
+    }
+    ann.wait_for_text("At most 8 people.").await;
+    let ninth = ann.named("input[type=checkbox]", "pal9").await;
+    assert!(!ninth.is_enabled().await.unwrap());
+    ann.click("Start").await;
+    ann.until("the conversation of nine", || async {
+        ann.heading().await
+            == (1..=8)
+                .map(|n| format!("pal{n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+    })
+    .await;
 }
