@@ -75,6 +75,11 @@ async fn direct_messages_start_from_the_people_picker() {
     bob.wait_for_text("just between us").await;
     bob.fill("Message", "agreed\n").await;
     ann.wait_for_text("agreed").await;
+    // Ann made it, but no one moderates a direct conversation: nothing to
+    // do with Bob's message.
+    let agreed = super::chat::message(&ann, "agreed").await;
+    let actions = format!("return document.querySelectorAll('{agreed} [role=menuitem]').length");
+    assert_eq!(ann.js(&actions, vec![]).await, json!(0));
     // A direct conversation is never deleted: no "Delete channel".
     let hidden = "return document.getElementById('delete-channel').hidden";
     assert_eq!(ann.js(hidden, vec![]).await, Value::Bool(true));
