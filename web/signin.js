@@ -12,7 +12,7 @@ import { find } from './dom.js';
  */
 const WORDS = {
   login: { 404: 'There is no account with that name.', 403: 'Wrong password.' },
-  register: { 409: 'That name is taken.', 403: 'This server does not take new accounts without an invitation.' },
+  register: { 409: 'That name is taken.' },
 };
 
 /** Why an invitation is refused: the server tells no more than that. */
@@ -76,8 +76,12 @@ export class SignIn {
       this.signedIn();
     } catch (failure) {
       if (!(failure instanceof ApiError)) throw failure;
-      const invitation = how === 'register' && failure.status === 403 && !this.invited.hidden;
-      this.error.textContent = invitation ? BAD_INVITE : (WORDS[how][failure.status] ?? failure.message);
+      this.error.textContent = WORDS[how][failure.status] ?? failure.message;
+      // Registering refused: closed, or by invitation only (the server's
+      // words say which), or this invitation no good.
+      if (how === 'register' && failure.status === 403) {
+        this.error.textContent = this.invited.hidden ? `No new accounts: ${failure.message}.` : BAD_INVITE;
+      }
     } finally {
       form.removeAttribute('aria-busy');
     }

@@ -92,7 +92,9 @@ async fn an_invitation_link_registers_one_new_account() {
     guest.fill("Name", "guest").await;
     guest.fill("Password", "correct horse").await;
     guest.click("Register").await;
-    guest.wait_for_text("without an invitation").await;
+    guest
+        .wait_for_text("No new accounts: registering here needs an invitation.")
+        .await;
     // The link (on the page already open: only its address changes).
     guest.client.goto(&link).await.unwrap();
     let filled = guest.named("input", "Invite code").await;
