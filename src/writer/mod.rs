@@ -24,6 +24,7 @@ use writes::{After, Write};
 use crate::domain::clock::Clock;
 use crate::domain::error::{Refusal, StoreError, cause};
 use crate::domain::search;
+use crate::media::links::Links;
 use crate::realtime::hub::Hub;
 
 /// Most writes committed in one transaction.
@@ -36,11 +37,16 @@ pub struct Writer {
 
 impl Writer {
     /// Starts the writer thread on its own connection.
-    pub fn start(conn: Connection, hub: Arc<Hub>, clock: Clock) -> std::io::Result<Writer> {
+    pub fn start(
+        conn: Connection,
+        hub: Arc<Hub>,
+        clock: Clock,
+        links: Links,
+    ) -> std::io::Result<Writer> {
         let (jobs, queue) = mpsc::channel();
         std::thread::Builder::new()
             .name("azuma-writer".into())
-            .spawn(move || run(conn, &queue, &hub, &clock))?;
+            .spawn(move || run(conn, &queue, &hub, &clock, &links))?;
         Ok(Writer { jobs })
     }
 
@@ -56,7 +62,13 @@ impl Writer {
     }
 }
 
-fn run(mut conn: Connection, queue: &mpsc::Receiver<Box<dyn Job>>, hub: &Hub, clock: &Clock) {
+fn run(
+    mut conn: Connection,
+    queue: &mpsc::Receiver<Box<dyn Job>>,
+    hub: &Hub,
+    clock: &Clock,
+    links: &Links,
+) {
     let mut purge = purge::Purge::start(&conn);
     let mut scrub = scrub::Scrub::default();
     let wait = |purge: &purge::Purge, scrub: &scrub::Scrub| match (purge.wait(), scrub.wait()) {
@@ -78,7 +90,7 @@ fn run(mut conn: Connection, queue: &mpsc::Receiver<Box<dyn Job>>, hub: &Hub, cl
                 Err(_) => break,
             }
         }
-        if let Err(e) = commit(&mut conn, &mut jobs, hub, clock) {
+        if let Err(e) = commit(&mut conn, &mut jobs, hub, clock, links) {
             for job in jobs {
                 job.fail(e.clone());
             }
@@ -109,6 +121,7 @@ fn commit(
     jobs: &mut [Box<dyn Job>],
     hub: &Hub,
     clock: &Clock,
+    links: &Links,
 ) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // New messages not yet in the search index: their first and last seq.
@@ -121,7 +134,7 @@ fn commit(
         }
         // Stamped under the write lock, so times follow storage order (as far
         // as the clock does; the order itself never depends on it).
-        job.apply(&tx, clock.now())?;
+        job.apply(&tx, clock.now(), links)?;
         if let Some(seq) = job.sent() {
             let first = unindexed.map_or(seq, |(first, _)| first);
             unindexed = Some((first, seq));
