@@ -14,6 +14,18 @@ use tokio::time::{Instant, Sleep};
 /// Any error, boxed.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// The body of warp's responses, a type warp does not name.
+pub type WarpBody = <warp::reply::Response as HasBody>::Body;
+
+/// A response's body type.
+pub trait HasBody {
+    type Body;
+}
+
+impl<B> HasBody for warp::http::Response<B> {
+    type Body = B;
+}
+
 /// The error of a request body that did not arrive in time.
 #[derive(Debug)]
 pub struct BodyTimeout(pub Duration);
