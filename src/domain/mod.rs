@@ -9,6 +9,7 @@ pub mod channels;
 pub mod clock;
 pub mod db;
 pub mod error;
+pub mod history;
 pub mod invites;
 pub mod markers;
 pub mod members;

@@ -6,8 +6,8 @@
 //! body was left unread, and a bounded wait for requests in flight at
 //! shutdown. It speaks HTTP/1.1 only, and bounds what one client can hold:
 //! deadlines for the headers (from the accept, and between requests), each
-//! body and each write, a header block limit, and a cap on open connections
-//! per address. hyper's own refusals get the API's JSON (`parse_errors`).
+//! body and each write, a header block limit, a cap on open connections per
+//! address; hyper's own refusals get the API's JSON (`parse_errors`).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -234,12 +234,11 @@ where
         let span = tracing::info_span!("request", id, %method, path = uri.path());
         let response = tower_service::Service::call(&mut routes.clone(), request);
         let response = async move {
+            let path = uri.path(); // never the query: a signed link's signature
             let mut response = match AssertUnwindSafe(response).catch_unwind().await {
                 Ok(Ok(response)) => response,
                 Ok(Err(never)) => match never {},
-                Err(_) => {
-                    ApiError::internal(format!("{method} {} panicked", uri.path())).to_response()
-                }
+                Err(_) => ApiError::internal(format!("{method} {path} panicked")).to_response(),
             };
             // hyper closes a connection whose request body was left unread,
             // without a word: say so, or the client may reuse it and fail.
