@@ -103,7 +103,7 @@ impl Server {
             .local_addr()
             .map_err(|e| StartError::Listen(config.listen, e))?;
         let (path, sync) = (config.database.path.clone(), config.sync);
-        let max_bytes = config.max_database_bytes();
+        let (max_bytes, checkpoints) = (config.max_database_bytes(), config.database.checkpoints());
         let failed = |e: &dyn fmt::Display| {
             StartError::Database(OpenError::Failed(
                 config.database.path.clone(),
@@ -111,7 +111,7 @@ impl Server {
             ))
         };
         let (db, writer_conn, reaches) = tokio::task::spawn_blocking(move || {
-            let db = domain::db::Db::open(&path, sync, max_bytes)?;
+            let db = domain::db::Db::open(&path, sync, max_bytes, checkpoints)?;
             let writer_conn = db.dedicated()?;
             let reaches = domain::channels::audiences(&writer_conn)
                 .map_err(|e| OpenError::Failed(path.clone(), domain::error::chain(&e)))?;
@@ -123,8 +123,9 @@ impl Server {
         let hub = Arc::new(realtime::hub::Hub::new(realtime::audience::Reaches::new(
             reaches,
         )));
-        let writer = writer::Writer::start(writer_conn, hub.clone(), config.clock.clone())
-            .map_err(|e| failed(&e))?;
+        let writer =
+            writer::Writer::start(writer_conn, hub.clone(), config.clock.clone(), checkpoints)
+                .map_err(|e| failed(&e))?;
         let connections = Arc::new(realtime::connections::Connections::default());
         let app = Arc::new(app::State {
             sessions: auth::sessions::Sessions::new(
@@ -167,7 +168,8 @@ impl Server {
 
     /// Serves until `shutdown` completes, then lets requests in flight end
     /// (for a bounded time), closes every websocket with 1001 and
-    /// checkpoints the WAL into the database file.
+    /// checkpoints the WAL into the database file (unless that is
+    /// Litestream's to do).
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) {
         process::raise_open_files();
         // Watching SIGHUP before saying "listening": one sent right after
@@ -214,6 +216,11 @@ impl Server {
         };
         if let Err(e) = self.app.sessions.persist(false).await {
             log(&e);
+        }
+        if self.config.database.litestream {
+            // Litestream must read what is in the WAL before it leaves it.
+            tracing::info!("stopped; checkpoints are left to Litestream");
+            return;
         }
         match self.app.db.checkpoint().await {
             Ok(()) => tracing::info!("stopped; the database is checkpointed"),

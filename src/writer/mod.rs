@@ -24,6 +24,7 @@ use writes::{After, Write};
 use crate::domain::clock::Clock;
 use crate::domain::error::{Refusal, StoreError, cause};
 use crate::domain::search;
+use crate::domain::wal::Checkpoints;
 use crate::realtime::hub::Hub;
 
 /// Most writes committed in one transaction.
@@ -35,12 +36,19 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread on its own connection.
-    pub fn start(conn: Connection, hub: Arc<Hub>, clock: Clock) -> std::io::Result<Writer> {
+    /// Starts the writer thread on its own connection; after deletes it
+    /// checkpoints if `checkpoints` says it is azuma's to do.
+    pub fn start(
+        conn: Connection,
+        hub: Arc<Hub>,
+        clock: Clock,
+        checkpoints: Checkpoints,
+    ) -> std::io::Result<Writer> {
         let (jobs, queue) = mpsc::channel();
+        let scrub = scrub::Scrub::new(checkpoints);
         std::thread::Builder::new()
             .name("azuma-writer".into())
-            .spawn(move || run(conn, &queue, &hub, &clock))?;
+            .spawn(move || run(conn, &queue, &hub, &clock, scrub))?;
         Ok(Writer { jobs })
     }
 
@@ -56,9 +64,14 @@ impl Writer {
     }
 }
 
-fn run(mut conn: Connection, queue: &mpsc::Receiver<Box<dyn Job>>, hub: &Hub, clock: &Clock) {
+fn run(
+    mut conn: Connection,
+    queue: &mpsc::Receiver<Box<dyn Job>>,
+    hub: &Hub,
+    clock: &Clock,
+    mut scrub: scrub::Scrub,
+) {
     let mut purge = purge::Purge::start(&conn);
-    let mut scrub = scrub::Scrub::default();
     let wait = |purge: &purge::Purge, scrub: &scrub::Scrub| match (purge.wait(), scrub.wait()) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),

@@ -146,7 +146,7 @@ fn start_on(t: TestDb) -> Harness {
     let conn = t.connection();
     let log = Log::watch(&conn);
     let hub = Arc::new(Hub::default());
-    let writer = Writer::start(conn, hub.clone(), Clock::default()).unwrap();
+    let writer = Writer::start(conn, hub.clone(), Clock::default(), Default::default()).unwrap();
     Harness {
         writer: Arc::new(writer),
         hub,

@@ -18,6 +18,7 @@ mod helpers;
 mod http_limits;
 mod index;
 mod invite;
+mod litestream;
 mod message;
 mod nginx;
 mod openapi;
