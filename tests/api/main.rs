@@ -34,6 +34,7 @@ mod session;
 mod tls;
 mod typing;
 mod unread;
+mod upgrade;
 mod user;
 mod visibility;
 mod ws;
