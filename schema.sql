@@ -221,3 +221,60 @@ CREATE TABLE invites (
     used_at INTEGER
 );
 CREATE INDEX invites_by_creator ON invites (created_by, created_at);
+
+-- migration 9: attachments, stored in this file, in chunks.
+-- An upload is written a chunk per transaction, so it never holds the write
+-- lock for long; it becomes visible (`complete`) once all of it, and its
+-- thumbnail, are stored. `message` is the seq of the message that carries
+-- it, NULL while it is its uploader's alone. Deleting a message deletes its
+-- attachments and their chunks (with PRAGMA secure_delete, their bytes
+-- are zeroed), whether one message goes or a channel's purge takes many.
+CREATE TABLE attachments (
+    seq INTEGER PRIMARY KEY,
+    id BLOB NOT NULL UNIQUE,
+    owner BLOB NOT NULL,
+    name TEXT NOT NULL,
+    type TEXT NOT NULL,
+    size INTEGER NOT NULL DEFAULT 0,
+    width INTEGER,
+    height INTEGER,
+    thumbnail_type TEXT,
+    created_at INTEGER NOT NULL,
+    complete INTEGER NOT NULL DEFAULT 0,
+    message INTEGER
+);
+CREATE INDEX attachments_by_message ON attachments (message);
+CREATE INDEX attachments_unused ON attachments (created_at) WHERE message IS NULL;
+-- variant 0 is the file, 1 its thumbnail; n counts a variant's chunks.
+CREATE TABLE attachment_chunks (
+    attachment INTEGER NOT NULL REFERENCES attachments (seq) ON DELETE CASCADE,
+    variant INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    UNIQUE (attachment, variant, n)
+);
+-- A message's attachments' names, one per line (NULL for none): search
+-- finds a message by them as by its words.
+ALTER TABLE messages ADD COLUMN files TEXT;
+CREATE TRIGGER messages_attachments_delete AFTER DELETE ON messages
+WHEN old.files IS NOT NULL BEGIN
+    DELETE FROM attachments WHERE message = old.seq;
+END;
+DROP TRIGGER messages_fts_delete;
+DROP TRIGGER messages_fts_update;
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, content, channel)
+    VALUES ('delete', old.seq, old.content || coalesce(char(10) || old.files, ''), old.channel);
+END;
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, content, channel)
+    VALUES ('delete', old.seq, old.content || coalesce(char(10) || old.files, ''), old.channel);
+    INSERT INTO messages_fts (rowid, content, channel)
+    VALUES (new.seq, new.content || coalesce(char(10) || new.files, ''), new.channel);
+END;
+-- The server's secret keys: `links` signs attachment links.
+CREATE TABLE secrets (
+    name TEXT NOT NULL PRIMARY KEY,
+    key  BLOB NOT NULL
+) STRICT, WITHOUT ROWID;
+INSERT INTO secrets (name, key) VALUES ('links', randomblob(32));

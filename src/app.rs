@@ -12,6 +12,7 @@ use crate::auth::throttle::Throttle;
 use crate::domain::clock::Clock;
 use crate::domain::db::Db;
 use crate::domain::user_cache::UserCache;
+use crate::media::links::Links;
 use crate::realtime::connections::{Connections, Limits};
 use crate::realtime::hub::Hub;
 use crate::realtime::presence::Presence;
@@ -47,6 +48,13 @@ pub struct State {
     pub edit_rate: Rate<Uuid>,
     /// Typing and status events per user that reach others.
     pub signal_rate: Rate<Uuid>,
+    /// Signs attachment links.
+    pub links: Links,
+    /// Thumbnails being made: each decodes a whole image, so only a few
+    /// at a time.
+    pub thumbnails: Semaphore,
+    /// Bytes one upload may have.
+    pub max_upload: u64,
 }
 
 /// Shared handle on the [`State`].

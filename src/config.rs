@@ -54,6 +54,8 @@ pub mod defaults {
     /// whatever the user sends: a person typing in a few channels at once
     /// fits; a flood of everyone's sockets does not.
     pub const TYPING_STATUS_PER_SECOND: u32 = 5;
+    /// MiB one upload may have: a phone's video of a minute or two.
+    pub const MAX_UPLOAD_MIB: u64 = 25;
 }
 
 /// Everything a server needs to start: the options of `azuma serve`.
@@ -112,6 +114,9 @@ pub struct Config {
     /// MiB the database may grow to; past it, writes answer 507 (0: the disk's size).
     #[arg(long, env = "AZUMA_MAX_DATABASE_MIB", default_value_t = 0)]
     pub max_database_mib: u64,
+    /// MiB one uploaded file may have; larger is 413, before anything is stored.
+    #[arg(long, env = "AZUMA_MAX_UPLOAD_MIB", default_value_t = defaults::MAX_UPLOAD_MIB)]
+    pub max_upload_mib: u64,
     #[command(flatten)]
     pub scrypt: ScryptCost,
     /// The clock sessions expire by (tests move it).

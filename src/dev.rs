@@ -172,6 +172,7 @@ async fn seed(server: &Server) -> Result<(), String> {
                 channel: channel.id,
                 author: ids[*author],
                 content,
+                attachments: Vec::new(),
             }));
         }
         for sent in futures_util::future::join_all(sends).await {

@@ -18,6 +18,7 @@ pub mod dev;
 mod domain;
 mod http;
 mod log;
+mod media;
 mod process;
 mod realtime;
 mod routes;
@@ -40,6 +41,9 @@ pub use realtime::connections::Limits as RealtimeLimits;
 /// How long requests in flight may take to finish at shutdown.
 const GRACE: Duration = Duration::from_secs(10);
 const MINUTE: Duration = Duration::from_secs(60);
+/// Thumbnails made at once: each decodes a whole image (up to 50
+/// megapixels, 200 MB), so a Pi's memory bounds this, not its cores.
+const THUMBNAILS_AT_ONCE: usize = 2;
 
 /// A per-user budget of `count` actions per `period`, all at once if need
 /// be, then spread evenly; 0 lifts it.
@@ -110,12 +114,15 @@ impl Server {
                 e.to_string(),
             ))
         };
-        let (db, writer_conn, reaches) = tokio::task::spawn_blocking(move || {
+        let (db, writer_conn, reaches, key) = tokio::task::spawn_blocking(move || {
             let db = domain::db::Db::open(&path, sync, max_bytes, checkpoints)?;
             let writer_conn = db.dedicated()?;
-            let reaches = domain::channels::audiences(&writer_conn)
-                .map_err(|e| OpenError::Failed(path.clone(), domain::error::chain(&e)))?;
-            Ok((db, writer_conn, reaches))
+            let failed = |e: domain::error::StoreError| {
+                OpenError::Failed(path.clone(), domain::error::chain(&e))
+            };
+            let reaches = domain::channels::audiences(&writer_conn).map_err(failed)?;
+            let key = domain::attachments::link_key(&writer_conn).map_err(failed)?;
+            Ok((db, writer_conn, reaches, key))
         })
         .await
         .map_err(|e| failed(&e))?
@@ -123,9 +130,15 @@ impl Server {
         let hub = Arc::new(realtime::hub::Hub::new(realtime::audience::Reaches::new(
             reaches,
         )));
-        let writer =
-            writer::Writer::start(writer_conn, hub.clone(), config.clock.clone(), checkpoints)
-                .map_err(|e| failed(&e))?;
+        let links = media::links::Links::new(key);
+        let writer = writer::Writer::start(
+            writer_conn,
+            hub.clone(),
+            config.clock.clone(),
+            links.clone(),
+            checkpoints,
+        )
+        .map_err(|e| failed(&e))?;
         let connections = Arc::new(realtime::connections::Connections::default());
         let app = Arc::new(app::State {
             sessions: auth::sessions::Sessions::new(
@@ -151,6 +164,9 @@ impl Server {
             searches: tokio::sync::Semaphore::new(domain::db::SEARCHES),
             edit_rate: per_period(config.edits_per_minute, MINUTE),
             signal_rate: per_period(config.typing_status_per_second, Duration::from_secs(1)),
+            links,
+            thumbnails: tokio::sync::Semaphore::new(THUMBNAILS_AT_ONCE),
+            max_upload: config.max_upload_mib.saturating_mul(1 << 20),
         });
         Ok(Server {
             listener,
@@ -185,7 +201,7 @@ impl Server {
         let app = self.app.clone();
         let interval = self.config.prune_interval.0;
         let maintenance = tokio::spawn(async move {
-            auth::maintain::maintain(&app.db, &app.sessions, &app.users, interval).await
+            auth::maintain::maintain(&app.db, &app.sessions, &app.users, &app.clock, interval).await
         });
         let app = self.app.clone();
         let shutdown = async move {

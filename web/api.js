@@ -12,6 +12,8 @@
  * @property {string} id
  * @property {string} name
  * @property {string} owner the owner's user id
+ * @property {'public' | 'private' | 'direct'} [kind] `public` if absent
+ * @property {string[]} [members] a private or direct channel's members' ids, oldest first
  *
  * @typedef {object} Message
  * @property {string} id

@@ -1,20 +1,28 @@
 // @ts-check
-// The channel list: live as channels come and go, each with its unread
-// count, and the form that creates one.
+// The conversations this account may see: channels (public and private)
+// in one list, direct conversations in another, live as they come and go
+// and as members join and leave, each with its unread count. A direct
+// conversation is called by its other members' current names.
 
-/** @import { Channel } from './api.js' */
+/** @import { Channel, User } from './api.js' */
 /** @import { Limits } from './limits.js' */
+/** @import { Users } from './users.js' */
 
-import { ApiError, call, get, post } from './api.js';
+import { call, get } from './api.js';
 import { find, h } from './dom.js';
 import { report } from './notice.js';
 
 export class Channels {
   /**
-   * @param {HTMLElement} nav the list's part of the page, with the form
+   * @param {HTMLElement} channels the channels' list
+   * @param {HTMLElement} directs the direct conversations' list
+   * @param {Users} users
+   * @param {User} me
    * @param {Limits} limits
    */
-  constructor(nav, limits) {
+  constructor(channels, directs, users, me, limits) {
+    this.users = users;
+    this.me = me;
     /** @type {Channel[]} */
     this.list = [];
     /** @type {Map<string, number>} */
@@ -24,8 +32,8 @@ export class Channels {
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this.refreshTimer = undefined;
     this.cap = limits.unread;
-    this.element = find(nav, 'ul', HTMLUListElement);
-    this.wireForm(nav, limits);
+    this.element = channels;
+    this.directs = directs;
   }
 
   /** @param {string | undefined} id */
@@ -35,8 +43,27 @@ export class Channels {
 
   /** The list and the unread counts, afresh (at start and after a reconnect). */
   async load() {
-    this.list = await get('/channel');
+    /** @type {Channel[]} */
+    const list = await get('/channel');
+    await this.users.load(list.flatMap((channel) => (channel.kind === 'direct' ? (channel.members ?? []) : [])));
+    // A channel listed before stays the same object, brought up to date
+    // (its members, its owner): the open room holds it.
+    const before = new Map(this.list.map((channel) => [channel.id, channel]));
+    this.list = list.map((channel) => Object.assign(before.get(channel.id) ?? channel, channel));
     await this.refreshUnread();
+  }
+
+  /**
+   * What a channel is called: its name, or for a direct conversation its
+   * other members' names as they are now ('' for none).
+   * @param {Channel | null | undefined} channel
+   */
+  title(channel) {
+    if (!channel) return '';
+    if (channel.kind !== 'direct') return channel.name;
+    const others = (channel.members ?? []).filter((id) => id !== this.me.id);
+    if (!others.length) return channel.name;
+    return others.map((id) => this.users.name(id)).join(', ');
   }
 
   async refreshUnread() {
@@ -52,10 +79,31 @@ export class Channels {
     this.refreshTimer = setTimeout(() => this.refreshUnread().catch(report), 250);
   }
 
-  /** @param {Channel} channel */
-  added(channel) {
+  /**
+   * A channel newly seen (created, or this account added to it).
+   * @param {Channel} channel
+   */
+  async added(channel) {
+    if (channel.kind === 'direct') await this.users.load(channel.members ?? []);
     if (this.find(channel.id)) return;
     this.list.push(channel);
+    this.render();
+  }
+
+  /**
+   * Someone joined or left a channel: its member list (and owner) as the
+   * server now has them. The owner leaving makes the oldest member owner.
+   * @param {string} id
+   * @param {string} user
+   * @param {boolean} joined
+   */
+  membership(id, user, joined) {
+    const channel = this.find(id);
+    if (!channel?.members) return;
+    const members = channel.members.filter((member) => member !== user);
+    if (joined) members.push(user);
+    channel.members = members;
+    if (!joined && channel.owner === user && members.length) channel.owner = members[0];
     this.render();
   }
 
@@ -72,6 +120,7 @@ export class Channels {
    * @param {string} id
    */
   bump(id) {
+    if (!this.find(id)) return;
     this.unread.set(id, Math.min(this.cap, (this.unread.get(id) ?? 0) + 1));
     this.render();
   }
@@ -93,14 +142,28 @@ export class Channels {
    * focus keeps it while counts change around it.
    */
   render() {
-    const list = this.element;
+    const direct = (/** @type {Channel} */ channel) => channel.kind === 'direct';
+    this.renderList(this.element, this.list.filter((channel) => !direct(channel)));
+    this.renderList(this.directs, this.list.filter(direct));
+    // The tab's title counts what waits elsewhere.
+    let waiting = 0;
+    for (const [id, count] of this.unread) if (id !== this.current) waiting += count;
+    document.title = waiting ? `(${waiting}) azuma` : 'azuma';
+  }
+
+  /**
+   * @param {HTMLElement} list
+   * @param {Channel[]} channels
+   */
+  renderList(list, channels) {
     const items = new Map([...list.children].map((li) => [li instanceof HTMLElement ? li.dataset.id : '', li]));
-    this.list.forEach((channel, index) => {
+    channels.forEach((channel, index) => {
       const li = items.get(channel.id) ?? this.item(channel);
       items.delete(channel.id);
       const here = channel.id === this.current;
       const link = find(li, 'a', HTMLAnchorElement);
-      if (link.textContent !== channel.name) link.textContent = channel.name;
+      const title = this.title(channel);
+      if (link.textContent !== title) link.textContent = title;
       li.classList.toggle('current', here);
       if (here) link.setAttribute('aria-current', 'page');
       else link.removeAttribute('aria-current');
@@ -112,61 +175,15 @@ export class Channels {
       if (list.children[index] !== li) list.insertBefore(li, list.children[index] ?? null);
     });
     for (const gone of items.values()) gone.remove();
-    // The tab's title counts what waits elsewhere.
-    let waiting = 0;
-    for (const [id, count] of this.unread) if (id !== this.current) waiting += count;
-    document.title = waiting ? `(${waiting}) azuma` : 'azuma';
   }
 
   /** @param {Channel} channel */
   item(channel) {
     return h(
       'li',
-      { 'data-id': channel.id },
-      h('a', { href: `#/c/${channel.id}` }, channel.name),
+      { 'data-id': channel.id, className: channel.kind ?? 'public' },
+      h('a', { href: `#/c/${channel.id}`, title: channel.kind === 'private' ? 'Private channel' : null }, ''),
       h('span', { className: 'badge' }, '', h('span', { className: 'sr' }, ' unread')),
     );
-  }
-
-  /**
-   * "New channel" opens the form; "Create" creates it and goes there.
-   * @param {HTMLElement} nav
-   * @param {Limits} limits
-   */
-  wireForm(nav, limits) {
-    const toggle = find(nav, 'button[aria-controls]', HTMLButtonElement);
-    const form = find(nav, 'form', HTMLFormElement);
-    const input = find(form, 'input', HTMLInputElement);
-    const error = find(form, '.error', HTMLElement);
-    input.maxLength = limits.channelName;
-    /** @param {boolean} open */
-    const show = (open) => {
-      form.hidden = !open;
-      toggle.setAttribute('aria-expanded', String(open));
-      error.textContent = '';
-      if (open) input.focus();
-    };
-    toggle.addEventListener('click', () => show(form.hidden !== false));
-    form.addEventListener('keydown', (event) => {
-      if (event.key === 'Escape') {
-        show(false);
-        toggle.focus();
-      }
-    });
-    form.addEventListener('submit', async (event) => {
-      event.preventDefault();
-      const name = input.value.trim();
-      if (!name) return;
-      try {
-        const channel = await post('/channel', { name });
-        this.added(channel);
-        input.value = '';
-        show(false);
-        location.hash = `#/c/${channel.id}`;
-      } catch (failure) {
-        if (!(failure instanceof ApiError)) throw failure;
-        error.textContent = failure.message;
-      }
-    });
   }
 }

@@ -1,23 +1,25 @@
 // @ts-check
-// A signed-in page: the channel list, the open channel, search, presence
-// and the realtime connection, wired together. It owns the chat view's
-// frame (the top bar, the side panel's "me" part, the room's heading) and
-// hands each other part its own elements.
+// A signed-in page: the conversations, the open one, search, people,
+// invitations and the realtime connection, wired together. It owns the
+// room's heading and the connection's line, and hands each other part
+// its own elements.
 
-/** @import { Message, User } from './api.js' */
+/** @import { Channel, Message, User } from './api.js' */
 /** @import { Limits } from './limits.js' */
 
 import { ApiError, post, session } from './api.js';
 import { Channels } from './channels.js';
 import { Composer } from './composer.js';
 import { confirming, find } from './dom.js';
+import { invitations } from './invite.js';
+import { Members } from './members.js';
+import { newChannel, newDirect } from './newchannel.js';
 import { report } from './notice.js';
 import { Room } from './room.js';
 import { Search } from './search.js';
+import { PHONE, Side } from './side.js';
 import { Socket } from './socket.js';
 import { Users } from './users.js';
-
-const PHONE = matchMedia('(max-width: 40rem)');
 
 export class Chat {
   /**
@@ -33,13 +35,25 @@ export class Chat {
     this.leave = leave;
     this.heading = find(view, '#room-name', HTMLElement);
     this.deleteButton = find(view, '#delete-channel', HTMLButtonElement);
-    this.menuButton = find(view, '#menu', HTMLButtonElement);
-    this.side = find(view, '#side', HTMLElement);
     this.line = find(view, '#connection', HTMLElement);
-    this.statusMenu = find(view, '#status', HTMLSelectElement);
-    this.users = new Users(find(view, '#people', HTMLElement));
+    this.users = new Users(find(view, '#people', HTMLElement), limits.people);
     this.users.learn(me);
-    this.channels = new Channels(find(view, '#channels', HTMLElement), limits);
+    const lists = [find(view, '#channel-list', HTMLElement), find(view, '#direct-list', HTMLElement)];
+    this.channels = new Channels(lists[0], lists[1], this.users, me, limits);
+    /** @param {string} link */
+    const go = (link) => this.go(link);
+    const context = { channels: this.channels, users: this.users, me, limits, go };
+    newChannel(find(view, '#channels', HTMLElement), context);
+    newDirect(find(view, '#directs', HTMLElement), context);
+    invitations(find(view, '#invite', HTMLButtonElement), find(view, '#invite-panel', HTMLElement));
+    this.members = new Members(
+      find(view, '#members-toggle', HTMLButtonElement),
+      find(view, '#members', HTMLElement),
+      this.users,
+      me,
+      limits,
+      (channel) => this.gone(channel, ''),
+    );
     this.room = new Room(find(view, '#log', HTMLElement), this.users, me, limits);
     this.composer = new Composer(
       find(view, '#composer', HTMLFormElement),
@@ -57,27 +71,23 @@ export class Chat {
       },
       limits,
       this.users,
-      (id) => this.channels.find(id)?.name ?? 'a deleted channel',
+      (id) => this.channels.title(this.channels.find(id)) || 'a deleted channel',
       (open, title, refocus) => this.showResults(open, title, refocus),
-      (link) => this.go(link),
+      go,
     );
-    this.status = 'ONLINE';
+    this.side = new Side(
+      view,
+      me,
+      (words) => this.connection(words, true),
+      () => this.logout(),
+      () => this.room.focus(),
+    );
     /** @type {Promise<unknown>} */
     this.events = Promise.resolve();
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this.passing = undefined;
     window.addEventListener('hashchange', () => this.route());
-    find(view, '#me-name', HTMLElement).textContent = me.name;
-    this.statusMenu.addEventListener('change', () => this.setStatus(this.statusMenu.value));
-    find(view, '#logout', HTMLButtonElement).addEventListener('click', () => this.logout());
     this.disarm = confirming(this.deleteButton, () => this.deleteChannel());
-    this.menuButton.addEventListener('click', () => this.menu(!this.menuOpen(), true));
-    this.side.addEventListener('keydown', (event) => {
-      if (event.key === 'Escape' && this.menuOpen()) {
-        this.menu(false);
-        this.menuButton.focus();
-      }
-    });
     this.heading.textContent = 'Connecting…';
     view.hidden = false;
     this.connection('Connecting…');
@@ -100,12 +110,17 @@ export class Chat {
 
   /** @param {boolean} again */
   async welcome(again) {
+    // Everyone, statuses and names afresh (after a drop: changes missed
+    // meanwhile), before the lists that show names.
+    await this.users.loadAll();
     await this.channels.load();
     if (!again) return this.route();
-    // Back after a drop: a status the server forgot, statuses and edits
-    // missed meanwhile, and the open channel's messages sent meanwhile.
-    if (this.status !== 'ONLINE') await this.setStatus(this.status);
-    this.users.refresh();
+    // Back after a drop: a status the server forgot, channels gone or
+    // left meanwhile, and the open channel's messages sent meanwhile.
+    await this.side.restore();
+    // The open channel's owner may have changed (search results aside).
+    if (!this.room.log.hidden) this.head();
+    this.members.changed();
     if (this.room.channel && !this.channels.find(this.room.channel.id)) return this.route();
     await this.room.catchUp();
   }
@@ -144,7 +159,11 @@ export class Chat {
         this.channels.refreshSoon();
         break;
       case 'ChannelCreated':
-        this.channels.added(content);
+        await this.channels.added(content);
+        break;
+      case 'MemberAdded':
+      case 'MemberRemoved':
+        await this.membership(content.channel, content.user, type === 'MemberAdded');
         break;
       case 'ChannelDeleted':
         this.channels.removed(content.id);
@@ -160,6 +179,38 @@ export class Chat {
   }
 
   /**
+   * Someone joined or left a channel. This account leaving (or being
+   * removed) takes the channel away, and closes it if it is open.
+   * @param {string} id
+   * @param {string} user
+   * @param {boolean} joined
+   */
+  async membership(id, user, joined) {
+    const channel = this.channels.find(id);
+    if (!channel) return;
+    if (user === this.me.id && !joined) return this.gone(channel, `You are no longer a member of ${channel.name}.`);
+    await this.users.get(user);
+    this.channels.membership(id, user, joined);
+    if (this.room.channel?.id === id) {
+      this.head();
+      this.members.changed();
+    }
+  }
+
+  /**
+   * A channel this account no longer sees: off the list, and closed (with
+   * `why`, if any) if it is open.
+   * @param {Channel} channel
+   * @param {string} why
+   */
+  async gone(channel, why) {
+    this.channels.removed(channel.id);
+    if (this.room.channel?.id !== channel.id) return;
+    if (why) this.connection(why, true);
+    await this.go('#');
+  }
+
+  /**
    * Opens what the address names: `#/c/<channel>` or `#/c/<channel>/m/<message>`.
    * @returns {Promise<void>}
    */
@@ -170,15 +221,24 @@ export class Chat {
     this.search.close();
     this.disarm();
     this.channels.select(channel?.id ?? null);
-    this.composer.open(channel);
-    this.menu(false);
-    this.heading.textContent = channel ? channel.name : 'No channels yet: create one';
-    this.deleteButton.hidden = !channel || channel.owner !== this.me.id;
+    this.composer.open(channel, this.channels.title(channel));
+    this.members.open(channel);
+    this.side.menu(false);
+    this.head(channel);
     if (!channel) return this.room.close();
     const shown = await this.room.open(channel, messageId);
     // Opened to write in (but a phone's keyboard only pops up when asked
     // for), unless to show a found message.
     if (shown && !messageId && !PHONE.matches && this.room.channel === channel) this.composer.focus();
+  }
+
+  /**
+   * The room's heading: `title` (search results), or the open channel's
+   * title and "Delete channel" for its owner (never for a direct one).
+   */
+  head(channel = this.room.channel, title = '') {
+    this.heading.textContent = title || this.channels.title(channel) || 'No channels yet: create one';
+    this.deleteButton.hidden = Boolean(title) || channel?.owner !== this.me.id || channel.kind === 'direct';
   }
 
   /**
@@ -200,8 +260,8 @@ export class Chat {
   showResults(open, title, refocus) {
     this.room.show(!open);
     this.composer.show(!open);
-    this.deleteButton.hidden = open || this.room.channel?.owner !== this.me.id;
-    this.heading.textContent = open ? title : (this.room.channel?.name ?? '');
+    this.members.open(open ? null : this.room.channel);
+    this.head(this.room.channel, open ? title : '');
     if (refocus) this.room.focus();
   }
 
@@ -215,32 +275,6 @@ export class Chat {
       if (!(failure instanceof ApiError)) throw failure;
       this.connection(failure.message, true);
     }
-  }
-
-  /** @param {string} status */
-  async setStatus(status) {
-    try {
-      await post('/user/status/set', { status });
-      this.status = status;
-    } catch (failure) {
-      this.statusMenu.value = this.status;
-      if (!(failure instanceof ApiError)) throw failure;
-      this.connection(failure.message, true);
-    }
-  }
-
-  menuOpen() {
-    return this.menuButton.getAttribute('aria-expanded') === 'true';
-  }
-
-  /**
-   * The side panel, over the room on a phone; `focus` moves into it.
-   * @param {boolean} open
-   */
-  menu(open, focus = false) {
-    this.menuButton.setAttribute('aria-expanded', String(open));
-    this.side.classList.toggle('open', open);
-    if (open && focus) /** @type {HTMLElement | null} */ (this.side.querySelector('a, select'))?.focus();
   }
 
   /**

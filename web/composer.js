@@ -60,10 +60,12 @@ export class Composer {
   }
 
   /**
-   * Writing now goes to `channel` (or nowhere, when null); each channel keeps its draft.
+   * Writing now goes to `channel` (or nowhere, when null), called `title`;
+   * each channel keeps its draft.
    * @param {Channel | null} channel
+   * @param {string} title
    */
-  open(channel) {
+  open(channel, title) {
     if (this.channel) this.drafts.set(this.channel.id, this.box.value);
     this.box.value = (channel && this.drafts.get(channel.id)) ?? '';
     this.channel = channel;
@@ -73,7 +75,7 @@ export class Composer {
     this.error.textContent = '';
     this.box.disabled = !channel;
     this.button.disabled = !channel;
-    this.box.placeholder = channel ? `Message ${channel.name}` : 'Message';
+    this.box.placeholder = channel ? `Message ${title}` : 'Message';
     for (const timer of this.typists.values()) clearTimeout(timer);
     this.typists.clear();
     this.showTypists();

@@ -62,13 +62,14 @@ export const fullDate = (timestamp) => FULL.format(new Date(timestamp));
 
 /**
  * Makes `button` ask once more before `action`: the first click turns it
- * into "Really delete?" for 5 s, a second one within them acts. Returns
+ * into "Really delete?" (or `question`) for 5 s, a second one within them acts. Returns
  * what takes the question back (when what it would delete changes).
  * @param {HTMLButtonElement} button
  * @param {() => unknown} action
+ * @param {string} [question] what the button asks
  * @returns {() => void}
  */
-export function confirming(button, action) {
+export function confirming(button, action, question = 'Really delete?') {
   const label = button.textContent;
   /** @type {ReturnType<typeof setTimeout> | null} */
   let timer = null;
@@ -84,8 +85,36 @@ export function confirming(button, action) {
       return action();
     }
     button.classList.add('armed');
-    button.textContent = 'Really delete?';
+    button.textContent = question;
     timer = setTimeout(disarm, 5000);
   });
   return disarm;
+}
+
+/**
+ * Makes `toggle` show and hide `panel` (its `aria-expanded` saying which);
+ * Escape in the panel hides it and gives the focus back to the toggle.
+ * `opened` runs each time it opens. Returns what shows (or hides) it.
+ * @param {HTMLButtonElement} toggle
+ * @param {HTMLElement} panel
+ * @param {() => unknown} opened
+ * @returns {(open: boolean) => void}
+ */
+export function disclosure(toggle, panel, opened) {
+  /** @param {boolean} open */
+  const show = (open) => {
+    panel.hidden = !open;
+    toggle.setAttribute('aria-expanded', String(open));
+    for (const error of panel.querySelectorAll('.error')) error.textContent = '';
+    if (open) opened();
+  };
+  toggle.addEventListener('click', () => show(panel.hidden !== false));
+  panel.addEventListener('keydown', (event) => {
+    if (event.key !== 'Escape') return;
+    // Handled here: the side panel does not close too.
+    event.stopPropagation();
+    show(false);
+    toggle.focus();
+  });
+  return show;
 }

@@ -13,6 +13,10 @@ import { get } from './api.js';
  * @property {number} page most messages in one page of history
  * @property {number} unread most unread messages counted in a channel
  * @property {number} typingMs at most one `Typing` is relayed per user and channel this often
+ * @property {number} people most people in one answer of `GET /user`
+ * @property {number} userName most characters in a user's name (and so in a search for people)
+ * @property {number} direct most other people in one direct conversation
+ * @property {number} members most members named when a private channel is made
  */
 
 /** @type {Promise<Limits> | null} */
@@ -51,6 +55,10 @@ function read(doc) {
     page: stated(parameter('/channel/{id}/messages', 'limit')?.maximum, 'the maximum of history limit'),
     unread: stated(schemas?.Unread?.properties?.unread?.maximum, 'the maximum of unread'),
     typingMs: stated(typing?.['x-azuma-interval-ms'], 'x-azuma-interval-ms of Typing'),
+    people: stated(parameter('/user', 'limit')?.maximum, 'the maximum of GET /user limit'),
+    userName: stated(parameter('/user', 'q')?.maxLength, 'the maxLength of GET /user q'),
+    direct: stated(schemas?.NewDirect?.properties?.users?.maxItems, 'NewDirect users maxItems'),
+    members: stated(schemas?.NewChannel?.properties?.members?.maxItems, 'NewChannel members maxItems'),
   };
 }
 

@@ -1,11 +1,13 @@
 // @ts-check
 // One message in the log: author, time, text (as text), the "edited" mark,
-// and Edit and Delete for whoever may use them.
+// and its actions (Edit, Delete, for whoever may use them) behind one "…"
+// menu button.
 
 /** @import { Message } from './api.js' */
 
 import { ApiError, call } from './api.js';
 import { clock, confirming, find, fullDate, h } from './dom.js';
+import { menu } from './menu.js';
 
 /**
  * What a message's element offers, and where it sends what the server
@@ -44,19 +46,20 @@ export function render(message, may) {
     message.edited_at ? h('p', { className: 'edited', title: fullDate(message.edited_at) }, 'edited') : null,
     actions,
   );
-  // The buttons are reached through their message (arrow keys in the log,
-  // then Tab), not one by one between the log and the message box.
-  /**
-   * @param {string} text
-   * @param {() => void} [onclick]
-   */
-  const button = (text, onclick) => h('button', { type: 'button', className: 'link', tabindex: '-1', onclick }, text);
-  if (may.edit) actions.append(button('Edit', () => edit(element, message, may)));
-  if (may.delete) {
-    const remove = button('Delete');
-    confirming(remove, () => erase(element, message, may));
-    actions.append(remove);
+  // The menu's button is reached through its message (arrow keys in the
+  // log, then Tab), not as a Tab stop of its own between the log and the
+  // message box.
+  /** @type {import('./menu.js').Entry[]} */
+  const entries = [];
+  if (may.edit) {
+    entries.push({ item: h('button', { type: 'button', onclick: () => edit(element, message, may) }, 'Edit') });
   }
+  if (may.delete) {
+    const remove = h('button', { type: 'button' }, 'Delete');
+    confirming(remove, () => erase(element, message, may));
+    entries.push({ item: remove, keep: true });
+  }
+  if (entries.length) actions.append(menu('Actions', entries).root);
   element.addEventListener('focusin', () => roving(element, 0));
   element.addEventListener('focusout', (event) => {
     if (!element.contains(/** @type {Node | null} */ (event.relatedTarget))) roving(element, -1);
@@ -69,9 +72,8 @@ export function render(message, may) {
  * @param {number} tabIndex
  */
 function roving(element, tabIndex) {
-  for (const button of element.querySelectorAll('.actions button')) {
-    if (button instanceof HTMLElement) button.tabIndex = tabIndex;
-  }
+  const button = element.querySelector('.actions [aria-haspopup]');
+  if (button instanceof HTMLElement) button.tabIndex = tabIndex;
 }
 
 /**

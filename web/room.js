@@ -165,7 +165,8 @@ export class Room {
     const mine = message.author === this.me.id;
     return render(message, {
       edit: mine,
-      delete: mine || this.channel?.owner === this.me.id,
+      // The owner moderates a channel, but no one a direct conversation.
+      delete: mine || (this.channel?.owner === this.me.id && this.channel.kind !== 'direct'),
       maxLength: this.limits.content,
       names: (id) => this.users.name(id),
       saved: (updated) => this.update(updated),

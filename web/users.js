@@ -1,6 +1,7 @@
 // @ts-check
-// People: names fetched once and cached, and the online status of each
-// person this page has met (the server announces changes as they happen).
+// People: everyone on the server (`GET /user`, as many as one answer
+// gives, and anyone else met since) with their online status, which the
+// server announces as it changes; names fetched once and cached.
 
 /** @import { User } from './api.js' */
 
@@ -17,9 +18,13 @@ const STATUS_WORDS = {
 };
 
 export class Users {
-  /** @param {HTMLElement} list the "People" list */
-  constructor(list) {
+  /**
+   * @param {HTMLElement} list the "People" list
+   * @param {number} most the most people one `GET /user` answers with
+   */
+  constructor(list, most) {
     this.list = list;
+    this.most = most;
     /** @type {Map<string, User>} */
     this.known = new Map();
     /** @type {Map<string, string>} */
@@ -59,13 +64,37 @@ export class Users {
     await Promise.all([...new Set(ids)].filter((id) => !this.known.has(id)).map((id) => this.get(id)));
   }
 
-  /** Statuses afresh (after a reconnect: changes made meanwhile were missed). */
-  refresh() {
-    for (const id of [...this.known.keys()].slice(0, 100)) {
+  /**
+   * Everyone, with their statuses, afresh (at start, and after a
+   * reconnect: changes made meanwhile were missed); anyone met who is not
+   * in the answer (past its end) is asked about alone.
+   */
+  async loadAll() {
+    /** @type {User[]} */
+    const everyone = await get(`/user?limit=${this.most}`);
+    for (const user of everyone) this.remember(user);
+    this.render();
+    const listed = new Set(everyone.map((user) => user.id));
+    for (const id of [...this.known.keys()].filter((id) => !listed.has(id)).slice(0, this.most)) {
       get(`/user/${id}`)
         .then((/** @type {User} */ user) => this.learn(user))
         .catch(report);
     }
+  }
+
+  /**
+   * People whose name starts with `prefix` (as the server compares names).
+   * @param {string} prefix
+   * @param {number} limit
+   * @returns {Promise<User[]>}
+   */
+  async search(prefix, limit) {
+    const q = prefix ? `q=${encodeURIComponent(prefix)}&` : '';
+    /** @type {User[]} */
+    const found = await get(`/user?${q}limit=${Math.min(limit, this.most)}`);
+    for (const user of found) this.remember(user);
+    this.render();
+    return found;
   }
 
   /** @param {string} id */
@@ -78,10 +107,19 @@ export class Users {
    * @returns {User}
    */
   learn(user) {
+    const known = this.remember(user);
+    this.render();
+    return known;
+  }
+
+  /**
+   * @param {User} user
+   * @returns {User}
+   */
+  remember(user) {
     const known = { id: user.id, name: user.name };
     this.known.set(user.id, known);
     if (user.onlinestatus) this.status.set(user.id, user.onlinestatus);
-    this.render();
     return known;
   }
 
@@ -95,7 +133,7 @@ export class Users {
     else this.get(id);
   }
 
-  /** The "People" list: everyone met so far, those online first. */
+  /** The "People" list: everyone known, those online first. */
   render() {
     /** @param {string} id */
     const rank = (id) => Number((this.status.get(id) ?? 'OFFLINE') === 'OFFLINE');

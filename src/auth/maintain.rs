@@ -1,14 +1,21 @@
-//! The sessions' background task: writes renewals, prunes expired sessions,
-//! and notices revocations made by another process (the admin commands).
+//! The sessions' background task: writes renewals, prunes expired sessions
+//! (and uploads no message took), and notices revocations made by another
+//! process (the admin commands).
 
 use std::convert::Infallible;
 use std::time::Duration;
 
 use super::sessions::Sessions;
+use crate::domain::clock::Clock;
 use crate::domain::db::Db;
 use crate::domain::error::StoreError;
-use crate::domain::sessions;
 use crate::domain::user_cache::UserCache;
+use crate::domain::{attachments, sessions};
+
+/// How long an upload waits for a message to carry it.
+const UNUSED_UPLOADS: Duration = Duration::from_secs(24 * 3600);
+/// How long an upload may take before what is stored of it is deleted.
+const INCOMPLETE_UPLOADS: Duration = Duration::from_secs(3600);
 
 /// How often renewals are written and revocations looked for.
 pub const TICK: Duration = Duration::from_secs(1);
@@ -21,6 +28,7 @@ pub async fn maintain(
     db: &Db,
     sessions: &Sessions,
     users: &UserCache,
+    clock: &Clock,
     prune_interval: Duration,
 ) -> Infallible {
     let mut ticks = tokio::time::interval(TICK.min(prune_interval));
@@ -35,6 +43,16 @@ pub async fn maintain(
         }
         if let Err(e) = sessions.persist(prune).await {
             log(&e);
+        }
+        if prune {
+            let now = clock.now();
+            let (unused, incomplete) = (now.minus(UNUSED_UPLOADS), now.minus(INCOMPLETE_UPLOADS));
+            if let Err(e) = db
+                .run(move |conn| attachments::prune(conn, unused, incomplete))
+                .await
+            {
+                log(&e);
+            }
         }
         match db.run(|conn| sessions::revocations(conn)).await {
             Ok(now) if seen.is_some_and(|before| before != now) => {

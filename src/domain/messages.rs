@@ -5,6 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::attachments::{self, Attachment};
 use super::channels::{self, Kind, SEEN, Seen};
 use super::clock::Timestamp;
 use super::error::{Refusal, StoreError};
@@ -25,6 +26,11 @@ pub struct Message {
     pub created_at: Timestamp,
     /// When it was last edited, or `null`.
     pub edited_at: Option<Timestamp>,
+    /// The files it carries.
+    pub attachments: Vec<Attachment>,
+    /// Whether it carries any (they are loaded only then).
+    #[serde(skip)]
+    pub files: bool,
 }
 
 /// Where a message is stored: its channel's and its own sequence numbers.
@@ -97,26 +103,35 @@ pub fn keep_newest_seq(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Stores `content` from `author` in `channel`, stamped `now`.
+/// Stores `content` from `author` in `channel`, stamped `now`, with the
+/// attachments `files` (their seqs and names; checked by
+/// `attachments::claimable`).
 pub fn insert(
     conn: &Connection,
     channel: &Seen,
     author: Uuid,
     content: MessageContent,
+    files: &[(i64, String)],
     now: Timestamp,
 ) -> Result<(Message, Place), StoreError> {
-    let message = Message {
+    let mut message = Message {
         id: Uuid::new_v4(),
         author,
         channel: channel.id,
         content: content.into_string(),
         created_at: now,
         edited_at: None,
+        attachments: Vec::new(),
+        files: !files.is_empty(),
     };
     let seq = newest_seq(conn)? + 1;
+    let names = message.files.then(|| {
+        let names: Vec<&str> = files.iter().map(|(_, name)| name.as_str()).collect();
+        names.join("\n")
+    });
     conn.prepare_cached(
-        "INSERT INTO messages (seq, id, channel, author, content, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO messages (seq, id, channel, author, content, created_at, files)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
     .execute(params![
         seq,
@@ -124,8 +139,14 @@ pub fn insert(
         channel.seq,
         message.author,
         message.content,
-        message.created_at.0
+        message.created_at.0,
+        names
     ])?;
+    if message.files {
+        let seqs: Vec<i64> = files.iter().map(|(seq, _)| *seq).collect();
+        attachments::attach(conn, &seqs, seq)?;
+        attachments::fill(conn, [&mut message])?;
+    }
     Ok((
         message,
         Place {
@@ -137,11 +158,12 @@ pub fn insert(
 
 /// Columns read by [`from_row`], with the channel's id from a join with
 /// the channels user `?1` may see.
-const COLUMNS: &str = "m.id, m.author, c.id, m.content, m.created_at, m.edited_at FROM messages m
-     JOIN seen c ON c.seq = m.channel";
+const COLUMNS: &str = "m.id, m.author, c.id, m.content, m.created_at, m.edited_at,
+     m.files IS NOT NULL FROM messages m JOIN seen c ON c.seq = m.channel";
 
 /// A message from a row of `id, author, channel id, content, created_at,
-/// edited_at`.
+/// edited_at, whether it has files` (its attachments not loaded yet: see
+/// `attachments::fill`).
 pub fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
     Ok(Message {
         id: r.get(0)?,
@@ -150,16 +172,20 @@ pub fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
         content: r.get(3)?,
         created_at: Timestamp(r.get(4)?),
         edited_at: r.get::<_, Option<i64>>(5)?.map(Timestamp),
+        attachments: Vec::new(),
+        files: r.get(6)?,
     })
 }
 
 /// The message `id`, unless it does not exist, was deleted, or is in a
 /// channel `viewer` may not see.
 pub fn load(conn: &Connection, viewer: &Uuid, id: &Uuid) -> Result<Option<Message>, StoreError> {
-    Ok(conn
+    let mut found = conn
         .prepare_cached(&format!("WITH {SEEN} SELECT {COLUMNS} WHERE m.id = ?2"))?
         .query_row([viewer, id], from_row)
-        .optional()?)
+        .optional()?;
+    attachments::fill(conn, found.iter_mut())?;
+    Ok(found)
 }
 
 /// Replaces the content of message `id`, if `by` wrote it.
@@ -246,10 +272,12 @@ pub fn seq_seen(conn: &Connection, viewer: &Uuid, id: &Uuid) -> Result<Option<i6
 }
 
 /// The newest `?3` messages of channel `?1` below seq `?2`, newest first.
-const NEWEST_BEFORE: &str = "SELECT id, author, content, created_at, edited_at FROM messages
+const NEWEST_BEFORE: &str = "SELECT id, author, content, created_at, edited_at, files IS NOT NULL
+    FROM messages
     WHERE channel = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3";
 /// The oldest `?3` messages of channel `?1` above seq `?2`.
-const OLDEST_AFTER: &str = "SELECT id, author, content, created_at, edited_at FROM messages
+const OLDEST_AFTER: &str = "SELECT id, author, content, created_at, edited_at, files IS NOT NULL
+    FROM messages
     WHERE channel = ?1 AND seq > ?2 ORDER BY seq ASC LIMIT ?3";
 
 /// One page of channel `channel_id`'s history as `viewer` may see it,
@@ -283,10 +311,13 @@ pub fn history(
                 content: r.get(2)?,
                 created_at: Timestamp(r.get(3)?),
                 edited_at: r.get::<_, Option<i64>>(4)?.map(Timestamp),
+                attachments: Vec::new(),
+                files: r.get(5)?,
             })
         })?;
         rows.collect::<rusqlite::Result<Vec<_>>>()?
     };
+    attachments::fill(&tx, messages.iter_mut())?;
     tx.finish()?;
     if newest_first {
         messages.reverse();

@@ -3,6 +3,7 @@
 //! HTTP ones. Everything above depends on this; this depends on nothing
 //! above it.
 
+pub mod attachments;
 pub mod backup;
 pub mod channels;
 pub mod clock;

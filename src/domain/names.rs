@@ -193,6 +193,42 @@ impl TryFrom<String> for MessageContent {
     }
 }
 
+impl MessageContent {
+    /// The content of a message that carries attachments: it may be empty
+    /// (or only whitespace, which is then stored as empty).
+    pub fn beside_attachments(content: String) -> Result<Self, Invalid> {
+        if content.chars().count() > MAX_CONTENT {
+            return invalid("content must be at most 4000 characters");
+        }
+        if content.trim().is_empty() {
+            return Ok(MessageContent(String::new()));
+        }
+        Ok(MessageContent(content))
+    }
+}
+
+/// An attachment's file name: 1–255 characters, no control or format
+/// characters, no `/` or `\` (it names a file, never a path).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileName(String);
+
+impl TryFrom<String> for FileName {
+    type Error = Invalid;
+
+    fn try_from(name: String) -> Result<Self, Invalid> {
+        if !(1..=255).contains(&name.chars().count()) {
+            return invalid("name must be 1 to 255 characters");
+        }
+        if name
+            .chars()
+            .any(|c| c == '/' || c == '\\' || c.is_control() || unicode::is_invisible(c))
+        {
+            return invalid("name must not hold control or format characters, / or \\");
+        }
+        Ok(FileName(name))
+    }
+}
+
 macro_rules! text_accessors {
     ($($name:ident),*) => {$(
         impl $name {
@@ -209,7 +245,7 @@ macro_rules! text_accessors {
     )*};
 }
 
-text_accessors!(Password, ChannelName, MessageContent);
+text_accessors!(Password, ChannelName, MessageContent, FileName);
 
 impl Description {
     /// The text, or `None` for no description.

@@ -6,6 +6,7 @@ use rusqlite::{Connection, params};
 use unicode_normalization::UnicodeNormalization;
 use uuid::Uuid;
 
+use super::attachments;
 use super::channels::{self, SEEN};
 use super::error::{Refusal, StoreError};
 use super::messages::{self, Message};
@@ -83,7 +84,8 @@ impl Query {
 pub fn index(conn: &Connection, first: i64, last: i64) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO messages_fts (rowid, content, channel)
-         SELECT seq, content, channel FROM messages WHERE seq BETWEEN ?1 AND ?2",
+         SELECT seq, content || coalesce(char(10) || files, ''), channel FROM messages
+         WHERE seq BETWEEN ?1 AND ?2",
     )?
     .execute([first, last])?;
     Ok(())
@@ -124,7 +126,8 @@ pub fn search(
     // The columns of `messages::from_row`.
     let mut stmt = conn.prepare_cached(&format!(
         "WITH {SEEN}
-         SELECT m.id, m.author, c.id, m.content, m.created_at, m.edited_at
+         SELECT m.id, m.author, c.id, m.content, m.created_at, m.edited_at,
+                m.files IS NOT NULL
          FROM messages_fts f
          JOIN messages m ON m.seq = f.rowid
          JOIN seen c ON c.seq = m.channel
@@ -136,7 +139,9 @@ pub fn search(
         params![viewer, query.expression(channel_seq), below, limit],
         messages::from_row,
     )?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let mut found: Vec<Message> = rows.collect::<rusqlite::Result<_>>()?;
+    attachments::fill(conn, found.iter_mut())?;
+    Ok(found)
 }
 
 #[cfg(test)]

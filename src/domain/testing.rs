@@ -99,7 +99,7 @@ pub(crate) fn send_at(
     content: &str,
 ) -> (Message, Place) {
     let seen = channels::seen_or_not_found(conn, &author, &channel.id).expect("a channel seen");
-    messages::insert(conn, &seen, author, text(content), Timestamp(2)).expect("insert")
+    messages::insert(conn, &seen, author, text(content), &[], Timestamp(2)).expect("insert")
 }
 
 /// The one integer `sql` returns.

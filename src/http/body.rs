@@ -1,5 +1,8 @@
 //! The request body as handlers read it: it notes whether it was read to
-//! its end, and gives up on a client that stalls in the middle of it.
+//! its end, and gives up on a client that stalls in the middle of it. The
+//! deadline moves on with each piece that arrives, by the time it would
+//! take at [`MIN_RATE`]: a large upload over a slow line arrives, a
+//! trickle does not hold a connection for long.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -8,8 +11,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
+use bytes::Buf;
 use hyper::body::{Body, Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
+
+/// The slowest a body may arrive, once its deadline is spent, in bytes
+/// per second: a phone upload on a poor line.
+pub const MIN_RATE: u64 = 32 * 1024;
 
 /// Any error, boxed.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -74,7 +82,19 @@ where
                 }
                 Poll::Ready(None)
             }
-            Poll::Ready(Some(frame)) => Poll::Ready(Some(frame.map_err(Into::into))),
+            Poll::Ready(Some(frame)) => {
+                if let Ok(frame) = &frame
+                    && let Some(data) = frame.data_ref()
+                {
+                    let bytes = u64::try_from(data.remaining()).unwrap_or(u64::MAX);
+                    this.deadline +=
+                        Duration::from_micros(bytes.saturating_mul(1_000_000) / MIN_RATE);
+                    if let Some(timer) = &mut this.timer {
+                        timer.as_mut().reset(this.deadline);
+                    }
+                }
+                Poll::Ready(Some(frame.map_err(Into::into)))
+            }
             Poll::Pending => {
                 let deadline = this.deadline;
                 let timer = this

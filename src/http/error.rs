@@ -34,6 +34,10 @@ pub enum ApiError {
     AlreadyExists(String),
     /// 413: the body is over the limit.
     PayloadTooLarge,
+    /// 413: an uploaded file is over this many bytes.
+    FileTooLarge(u64),
+    /// 416: the range asked for starts past the end.
+    RangeNotSatisfiable,
     /// 431: the request line and headers are over the limits.
     HeadersTooLarge,
     /// 429: too many failed attempts; try again after this long.
@@ -122,6 +126,7 @@ pub enum Code {
     RequestTimeout,
     AlreadyExists,
     PayloadTooLarge,
+    RangeNotSatisfiable,
     RequestHeaderFieldsTooLarge,
     TooManyRequests,
     InternalServerError,
@@ -149,7 +154,12 @@ impl ApiError {
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, Code::MethodNotAllowed),
             ApiError::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, Code::RequestTimeout),
             ApiError::AlreadyExists(_) => (StatusCode::CONFLICT, Code::AlreadyExists),
-            ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, Code::PayloadTooLarge),
+            ApiError::PayloadTooLarge | ApiError::FileTooLarge(_) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, Code::PayloadTooLarge)
+            }
+            ApiError::RangeNotSatisfiable => {
+                (StatusCode::RANGE_NOT_SATISFIABLE, Code::RangeNotSatisfiable)
+            }
             ApiError::HeadersTooLarge => (
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
                 Code::RequestHeaderFieldsTooLarge,
@@ -180,6 +190,10 @@ impl ApiError {
                     format!("request bodies are limited to {} KiB", MAX_BODY / 1024).into(),
                 );
             }
+            ApiError::FileTooLarge(bytes) => {
+                return Some(format!("files are limited to {} MiB", bytes >> 20).into());
+            }
+            ApiError::RangeNotSatisfiable => "the range starts past the end of the file",
             ApiError::HeadersTooLarge => {
                 return Some(
                     format!(

@@ -40,6 +40,27 @@ pub fn authenticated(
         })
 }
 
+/// The caller's session if the request has an `Authorization` header
+/// (401 if it is no good), `None` if it has none: for routes that take
+/// another credential too (a signed link).
+pub fn maybe_authenticated(
+    app: &App,
+) -> impl Filter<Extract = (Option<Session>,), Error = Rejection> + Clone + use<> {
+    optional_header("authorization")
+        .and(with_app(app))
+        .and_then(|header: Option<HeaderValue>, app: App| async move {
+            if header.is_none() {
+                return Ok(None);
+            }
+            let token = bearer_token(header.as_ref()).ok_or(ApiError::Unauthorized)?;
+            match app.sessions.check(&token).await {
+                Ok(Some(session)) => Ok(Some(session)),
+                Ok(None) => Err(ApiError::Unauthorized.into()),
+                Err(e) => Err(Rejection::from(ApiError::from(e))),
+            }
+        })
+}
+
 /// The token of an `Authorization: Bearer <uuid>` header (scheme matched
 /// case-insensitively), or `None` if there is no usable one.
 fn bearer_token(header: Option<&HeaderValue>) -> Option<Uuid> {

@@ -221,7 +221,9 @@ where
             let mut response = match AssertUnwindSafe(response).catch_unwind().await {
                 Ok(Ok(response)) => response,
                 Ok(Err(never)) => match never {},
-                Err(_) => ApiError::internal(format!("{method} {uri} panicked")).to_response(),
+                Err(_) => {
+                    ApiError::internal(format!("{method} {} panicked", uri.path())).to_response()
+                }
             };
             // hyper closes a connection whose request body was left unread,
             // without a word: say so, or the client may reuse it and fail.

@@ -60,10 +60,11 @@ pub(super) async fn history(
 ) -> Result<Response, Rejection> {
     let page = page(query)?;
     let viewer = session.user_id;
-    let messages = app
+    let mut messages = app
         .db
         .run(move |conn| messages::history(conn, &viewer, channel, &page))
         .await?;
+    crate::domain::attachments::sign_all(&mut messages, &app.links, app.clock.now());
     Ok(json::reply(StatusCode::OK, &messages))
 }
 

@@ -12,6 +12,7 @@ use warp::{Filter, Rejection};
 use super::route::Routes;
 use crate::app::App;
 use crate::auth::sessions::Session;
+use crate::domain::attachments::{self, MAX_PER_MESSAGE};
 use crate::domain::messages;
 use crate::domain::names::MessageContent;
 use crate::http::error::ApiError;
@@ -22,7 +23,37 @@ use crate::writer::writes;
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct NewMessage {
     channel: Uuid,
-    content: MessageContent,
+    /// 1–4000 characters; may be empty with attachments.
+    content: String,
+    /// 1 to 10 of the caller's unused uploads.
+    #[serde(default)]
+    #[schema(min_items = 1, max_items = 10)]
+    attachments: Option<Vec<Uuid>>,
+}
+
+impl NewMessage {
+    /// The content and the attachments, checked.
+    fn parse(self) -> Result<(MessageContent, Vec<Uuid>), ApiError> {
+        let invalid = |e: crate::domain::names::Invalid| ApiError::BadRequest(e.0);
+        match self.attachments {
+            None => Ok((MessageContent::try_from(self.content).map_err(invalid)?, Vec::new())),
+            Some(ids) => {
+                if !(1..=MAX_PER_MESSAGE).contains(&ids.len()) {
+                    return Err(ApiError::BadRequest(format!(
+                        "attachments must name 1 to {MAX_PER_MESSAGE} uploads"
+                    )));
+                }
+                let mut unique = ids.clone();
+                unique.sort_unstable();
+                unique.dedup();
+                if unique.len() != ids.len() {
+                    return Err(ApiError::BadRequest("an attachment is named twice".into()));
+                }
+                let content = MessageContent::beside_attachments(self.content).map_err(invalid)?;
+                Ok((content, ids))
+            }
+        }
+    }
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -80,10 +111,13 @@ pub(super) async fn send(
     session: Session,
     body: NewMessage,
 ) -> Result<Response, Rejection> {
+    let channel = body.channel;
+    let (content, attachments) = body.parse()?;
     let write = writes::SendMessage {
-        channel: body.channel,
+        channel,
         author: session.user_id,
-        content: body.content,
+        content,
+        attachments,
     };
     let sent = app.writer.submit(write).await?;
     Ok(json::reply(StatusCode::OK, &sent.message))
@@ -101,7 +135,8 @@ pub(super) async fn get(id: Uuid, app: App, session: Session) -> Result<Response
         .db
         .run(move |conn| messages::load(conn, &viewer, &id))
         .await?;
-    let message = message.ok_or_else(|| messages::not_found(&id))?;
+    let mut message = message.ok_or_else(|| messages::not_found(&id))?;
+    attachments::sign_all([&mut message], &app.links, app.clock.now());
     Ok(json::reply(StatusCode::OK, &message))
 }
 

@@ -81,12 +81,13 @@ pub(super) async fn search(
         .ok()
         .and_then(Result::ok)
         .ok_or(ApiError::Overloaded(Duration::from_secs(1)))?;
-    let found = app
+    let mut found = app
         .db
         .run(move |conn| {
             search::search(conn, &viewer, &q, channel.as_ref(), before.as_ref(), limit)
         })
         .await?;
+    crate::domain::attachments::sign_all(&mut found, &app.links, app.clock.now());
     Ok(json::reply(StatusCode::OK, &found))
 }
 

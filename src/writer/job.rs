@@ -8,12 +8,14 @@ use tokio::sync::oneshot;
 use super::writes::{After, Write};
 use crate::domain::clock::Timestamp;
 use crate::domain::error::{Refusal, StoreError, cause};
+use crate::media::links::Links;
 use crate::realtime::hub::Event;
 
 /// What the writer does with a queued write.
 pub trait Job: Send {
     /// Stores it; an `Err` fails the whole batch (nothing is stored).
-    fn apply(&mut self, conn: &Connection, now: Timestamp) -> Result<(), StoreError>;
+    fn apply(&mut self, conn: &Connection, now: Timestamp, links: &Links)
+    -> Result<(), StoreError>;
     /// The seq of the message it stored, if any.
     fn sent(&self) -> Option<i64>;
     /// Whether it may touch messages stored before it in its batch (which
@@ -52,15 +54,25 @@ impl<W: Write> Pending<W> {
 }
 
 impl<W: Write> Job for Pending<W> {
-    fn apply(&mut self, conn: &Connection, now: Timestamp) -> Result<(), StoreError> {
+    fn apply(
+        &mut self,
+        conn: &Connection,
+        now: Timestamp,
+        links: &Links,
+    ) -> Result<(), StoreError> {
         let Some(write) = self.write.take() else {
             return Ok(());
         };
         match write.apply(conn, now) {
             // The transaction is in doubt: the batch rolls back.
             Err(Refusal::Store(e)) => Err(e),
-            result => {
-                self.result = Some(result);
+            Ok(mut output) => {
+                W::sign(&mut output, links, now);
+                self.result = Some(Ok(output));
+                Ok(())
+            }
+            refused => {
+                self.result = Some(refused);
                 Ok(())
             }
         }

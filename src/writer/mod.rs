@@ -25,6 +25,7 @@ use crate::domain::clock::Clock;
 use crate::domain::error::{Refusal, StoreError, cause};
 use crate::domain::search;
 use crate::domain::wal::Checkpoints;
+use crate::media::links::Links;
 use crate::realtime::hub::Hub;
 
 /// Most writes committed in one transaction.
@@ -42,13 +43,14 @@ impl Writer {
         conn: Connection,
         hub: Arc<Hub>,
         clock: Clock,
+        links: Links,
         checkpoints: Checkpoints,
     ) -> std::io::Result<Writer> {
         let (jobs, queue) = mpsc::channel();
         let scrub = scrub::Scrub::new(checkpoints);
         std::thread::Builder::new()
             .name("azuma-writer".into())
-            .spawn(move || run(conn, &queue, &hub, &clock, scrub))?;
+            .spawn(move || run(conn, &queue, &hub, &clock, &links, scrub))?;
         Ok(Writer { jobs })
     }
 
@@ -69,6 +71,7 @@ fn run(
     queue: &mpsc::Receiver<Box<dyn Job>>,
     hub: &Hub,
     clock: &Clock,
+    links: &Links,
     mut scrub: scrub::Scrub,
 ) {
     let mut purge = purge::Purge::start(&conn);
@@ -91,7 +94,7 @@ fn run(
                 Err(_) => break,
             }
         }
-        if let Err(e) = commit(&mut conn, &mut jobs, hub, clock) {
+        if let Err(e) = commit(&mut conn, &mut jobs, hub, clock, links) {
             for job in jobs {
                 job.fail(e.clone());
             }
@@ -122,6 +125,7 @@ fn commit(
     jobs: &mut [Box<dyn Job>],
     hub: &Hub,
     clock: &Clock,
+    links: &Links,
 ) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // New messages not yet in the search index: their first and last seq.
@@ -134,7 +138,7 @@ fn commit(
         }
         // Stamped under the write lock, so times follow storage order (as far
         // as the clock does; the order itself never depends on it).
-        job.apply(&tx, clock.now())?;
+        job.apply(&tx, clock.now(), links)?;
         if let Some(seq) = job.sent() {
             let first = unindexed.map_or(seq, |(first, _)| first);
             unindexed = Some((first, seq));

@@ -36,6 +36,7 @@ impl Writer {
             channel,
             author,
             content,
+            attachments: Vec::new(),
         };
         self.submit(write).await.map(|sent| sent.message)
     }
@@ -146,7 +147,14 @@ fn start_on(t: TestDb) -> Harness {
     let conn = t.connection();
     let log = Log::watch(&conn);
     let hub = Arc::new(Hub::default());
-    let writer = Writer::start(conn, hub.clone(), Clock::default(), Default::default()).unwrap();
+    let writer = Writer::start(
+        conn,
+        hub.clone(),
+        Clock::default(),
+        crate::media::links::Links::new(vec![1; 32]),
+        Default::default(),
+    )
+    .unwrap();
     Harness {
         writer: Arc::new(writer),
         hub,

@@ -7,12 +7,13 @@
 use rusqlite::Connection;
 use uuid::Uuid;
 
-use crate::domain::channels;
 use crate::domain::clock::Timestamp;
 use crate::domain::error::Refusal;
 use crate::domain::markers::{self, Marker};
 use crate::domain::messages::{self, Deleted, Message};
 use crate::domain::names::MessageContent;
+use crate::domain::{attachments, channels};
+use crate::media::links::Links;
 use crate::realtime::hub::Event;
 
 /// A write the writer stores in a batch's transaction.
@@ -31,6 +32,9 @@ pub trait Write: Send + 'static {
 
     /// Appends the events its result publishes, in order.
     fn events<'a>(_output: &'a Self::Output, _events: &mut Vec<Event<'a>>) {}
+
+    /// Signs the links of the attachments its result shows.
+    fn sign(_output: &mut Self::Output, _links: &Links, _now: Timestamp) {}
 
     /// What else it asks of the writer once committed.
     fn after(_output: &Self::Output) -> After {
@@ -55,11 +59,13 @@ pub enum After {
     Erase,
 }
 
-/// Stores a message; the sender's read marker moves to it.
+/// Stores a message, with the author's unused uploads `attachments`; the
+/// sender's read marker moves to it.
 pub struct SendMessage {
     pub channel: Uuid,
     pub author: Uuid,
     pub content: MessageContent,
+    pub attachments: Vec<Uuid>,
 }
 
 /// A stored message, and what else its send changed.
@@ -76,7 +82,9 @@ impl Write for SendMessage {
 
     fn apply(self, conn: &Connection, now: Timestamp) -> Result<Sent, Refusal> {
         let channel = channels::seen_or_not_found(conn, &self.author, &self.channel)?;
-        let (message, place) = messages::insert(conn, &channel, self.author, self.content, now)?;
+        let files = attachments::claimable(conn, &self.author, &self.attachments)?;
+        let (message, place) =
+            messages::insert(conn, &channel, self.author, self.content, &files, now)?;
         let marker = markers::sent(conn, &message, place)?;
         Ok(Sent {
             message,
@@ -92,6 +100,10 @@ impl Write for SendMessage {
 
     fn sent(sent: &Sent) -> Option<i64> {
         Some(sent.seq)
+    }
+
+    fn sign(sent: &mut Sent, links: &Links, now: Timestamp) {
+        attachments::sign_all([&mut sent.message], links, now);
     }
 }
 
@@ -111,6 +123,10 @@ impl Write for Edit {
 
     fn events<'a>(message: &'a Message, events: &mut Vec<Event<'a>>) {
         events.push(Event::MessageUpdated(message));
+    }
+
+    fn sign(message: &mut Message, links: &Links, now: Timestamp) {
+        attachments::sign_all([message], links, now);
     }
 
     fn after(_: &Message) -> After {

@@ -1,5 +1,5 @@
-//! Upgrades keep everything: a database as the previous release left it
-//! (schema 7, the one before the newest migration) with accounts, a
+//! Upgrades keep everything: a database as an earlier release left it
+//! (the schema before the newest migration, and the one before) with accounts, a
 //! signed-in session, messages, an edit, a delete's tombstone, read markers
 //! and a channel half purged, served by this binary: migrated, and every
 //! part of it served as before. (`azuma backup`'s copy of a database in
@@ -12,8 +12,15 @@ use uuid::Uuid;
 
 use crate::helpers::{Binary, old_database, stored_hash};
 
-/// The schema version of the previous release.
-const PREVIOUS: i64 = 7;
+/// The schema versions of the last releases: every migration but the
+/// newest one, or the newest two.
+fn previous() -> [i64; 2] {
+    let newest = include_str!("../../schema.sql")
+        .lines()
+        .filter(|l| l.starts_with("-- migration "))
+        .count() as i64;
+    [newest - 1, newest - 2]
+}
 
 fn ids(list: &Value) -> Vec<String> {
     list.as_array()
@@ -24,9 +31,15 @@ fn ids(list: &Value) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn a_database_of_the_previous_release_is_migrated_and_served_whole() {
+async fn a_database_of_the_previous_releases_is_migrated_and_served_whole() {
+    for version in previous() {
+        served_whole(version).await;
+    }
+}
+
+async fn served_whole(previous: i64) {
     let dir = tempfile::tempdir().unwrap();
-    let old = old_database(dir.path(), PREVIOUS);
+    let old = old_database(dir.path(), previous);
     let hash = stored_hash("pw").await;
     let (alice, bob) = (Uuid::new_v4(), Uuid::new_v4());
     // bob's name has no key yet, as for accounts from before migration 4.
@@ -96,7 +109,7 @@ async fn a_database_of_the_previous_release_is_migrated_and_served_whole() {
     let version: i64 = peek
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert!(version > PREVIOUS, "not migrated: {version}");
+    assert!(version > previous, "not migrated: {version}");
     drop(peek);
 
     let alice_token = token.to_string();

@@ -185,6 +185,7 @@ fn messages_are_indexed_before_a_later_write_of_their_batch_touches_them() {
         channel: channel.id,
         author,
         content: text("first words"),
+        attachments: Vec::new(),
     };
     let (edit_reply, _) = tokio::sync::oneshot::channel();
     let mut jobs: Vec<Box<dyn super::super::job::Job>> = vec![
@@ -197,6 +198,7 @@ fn messages_are_indexed_before_a_later_write_of_their_batch_touches_them() {
         &mut jobs,
         &hub,
         &crate::domain::clock::Clock::default(),
+        &crate::media::links::Links::new(vec![1; 32]),
     )
     .expect("the batch commits");
     // The index holds the edited text only, and agrees with the table.

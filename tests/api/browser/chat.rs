@@ -45,11 +45,7 @@ async fn two_people_chat_live_in_two_browsers() {
 
     // Ann edits her message; Bob sees the new text and the word "edited".
     let first = message(&ann, "Saturday at noon?").await;
-    ann.named(&format!("{first} button"), "Edit")
-        .await
-        .click()
-        .await
-        .unwrap();
+    act(&ann, &first, "Edit").await;
     ann.fill("Edit message", "Sunday at noon?\n").await;
     bob.wait_for_text("Sunday at noon?").await;
     let edited = message(&bob, "Sunday at noon?").await;
@@ -64,8 +60,8 @@ async fn two_people_chat_live_in_two_browsers() {
 
     // Bob deletes his message; it leaves Ann's log too.
     let bread = message(&bob, "I'll bring bread").await;
-    bob.press(&format!("{bread} button"), "Delete").await;
-    bob.press(&format!("{bread} button"), "Really delete?")
+    act(&bob, &bread, "Delete").await;
+    bob.press(&format!("{bread} [role=menuitem]"), "Really delete?")
         .await;
     for side in [&ann, &bob] {
         side.until("the deleted message to leave", || async {
@@ -75,17 +71,17 @@ async fn two_people_chat_live_in_two_browsers() {
     }
     // Ann owns the channel: Bob's message she may delete, not edit.
     let cheese = message(&ann, "and cheese").await;
-    let buttons = ann
+    let items = ann
         .js(
             &format!(
-                "return [...document.querySelectorAll('{cheese} button')].map(b => b.textContent)"
+                "return [...document.querySelectorAll('{cheese} [role=menuitem]')].map(b => b.textContent)"
             ),
             vec![],
         )
         .await;
-    assert_eq!(buttons, json!(["Delete"]));
-    ann.press(&format!("{cheese} button"), "Delete").await;
-    ann.press(&format!("{cheese} button"), "Really delete?")
+    assert_eq!(items, json!(["Delete"]));
+    act(&ann, &cheese, "Delete").await;
+    ann.press(&format!("{cheese} [role=menuitem]"), "Really delete?")
         .await;
     bob.until("the owner's deletion", || async {
         bob.messages().await == ["Sunday at noon?"]
@@ -134,8 +130,24 @@ async fn two_people_chat_live_in_two_browsers() {
     .await;
 }
 
+/// Chooses `action` from the actions menu ("…") of the message `selector`:
+/// one button per message, its menu's items named as the actions.
+pub async fn act(side: &Browser, selector: &str, action: &str) {
+    let more = side.named(&format!("{selector} button"), "Actions").await;
+    assert_eq!(
+        more.attr("aria-haspopup").await.unwrap().as_deref(),
+        Some("menu")
+    );
+    more.click().await.unwrap();
+    let item = side
+        .named(&format!("{selector} [role=menu] button"), action)
+        .await;
+    assert_eq!(side.role(&item).await, "menuitem");
+    item.click().await.unwrap();
+}
+
 /// The CSS selector of the message in `side`'s log whose text is `content`.
-async fn message(side: &Browser, content: &str) -> String {
+pub async fn message(side: &Browser, content: &str) -> String {
     let script = "const m = [...document.querySelectorAll('[role=log] .msg')]
         .find(m => m.querySelector('.content').textContent === arguments[0]);
         return m ? m.dataset.id : null";

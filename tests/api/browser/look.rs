@@ -51,6 +51,48 @@ async fn a_phone_screen_needs_no_sideways_scrolling() {
     assert_eq!(ann.js(sideways, vec![]).await, json!(0));
 }
 
+/// On a phone, choosing a conversation from the Menu closes the menu,
+/// the conversation already open too (its link changes no address).
+#[tokio::test]
+async fn choosing_a_conversation_closes_the_phone_menu() {
+    let server = TestServer::start().await;
+    let Some(ann) = Browser::open("phone_menu", &server.base, 390).await else {
+        return;
+    };
+    ann.register("ann").await;
+    let token = ann.token().await;
+    for name in ["one", "two"] {
+        channel_at(&server.client, &server.base, &token, name).await;
+    }
+    ann.until("both channels listed", || async {
+        let links = "return document.querySelectorAll('#channel-list a').length";
+        ann.js(links, vec![]).await == json!(2)
+    })
+    .await;
+    let side = ann
+        .client
+        .find(fantoccini::Locator::Id("side"))
+        .await
+        .unwrap();
+    for choice in ["one", "one", "two", "two"] {
+        ann.click("Menu").await;
+        ann.until("the menu open", || async {
+            side.is_displayed().await.unwrap_or(false)
+        })
+        .await;
+        ann.open_channel(choice).await;
+        ann.until("the menu closed", || async {
+            !side.is_displayed().await.unwrap_or(true)
+        })
+        .await;
+        let menu = ann.button("Menu").await;
+        assert_eq!(
+            menu.attr("aria-expanded").await.unwrap().as_deref(),
+            Some("false")
+        );
+    }
+}
+
 /// Every text on the chat view (and the sign-in view) stands out from its
 /// background by WCAG's 4.5:1, in light mode and in dark mode; dark mode
 /// is dark.

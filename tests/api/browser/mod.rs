@@ -11,6 +11,8 @@ mod launch;
 mod look;
 mod notice;
 mod page;
+mod people;
+mod private;
 mod session;
 
 use std::time::{Duration, Instant};

@@ -136,21 +136,39 @@ async fn the_keyboard_alone_is_enough() {
     ann.keys(&format!("plans{}", Key::Enter)).await;
     ann.until("plans to open", || async { ann.heading().await == "plans" })
         .await;
-    // The message box has the focus once a channel opens.
-    let focused = ann.client.active_element().await.unwrap();
-    assert_eq!(ann.label(&focused).await, "Message");
+    // The message box has the focus once a channel opens (its messages
+    // loaded, which the heading does not wait for).
+    ann.until("the message box focused", || async {
+        let focused = ann.client.active_element().await.unwrap();
+        ann.label(&focused).await == "Message"
+    })
+    .await;
     ann.keys(&format!("typed, not clicked{}", Key::Enter)).await;
     ann.until("the message", || async {
         ann.messages().await == ["typed, not clicked"]
     })
     .await;
-    // Back to the log, up to the message, Tab to its Edit button: the
-    // message's buttons are one Tab away, not a Tab stop each in the log.
+    // Back to the log, up to the message, Tab to its actions button: the
+    // message's actions are one Tab away, not a Tab stop each in the log.
+    // Enter opens its menu at Edit; Escape closes it, back on the button.
     ann.keys(&format!("{}{}", Key::Shift, Key::Tab)).await;
     ann.keys(&Key::Null.to_string()).await;
     let focused = ann.client.active_element().await.unwrap();
     assert_eq!(ann.label(&focused).await, "Messages");
     ann.keys(&format!("{}{}", Key::Up, Key::Tab)).await;
+    let focused = ann.client.active_element().await.unwrap();
+    assert_eq!(ann.label(&focused).await, "Actions");
+    ann.keys(&Key::Enter.to_string()).await;
+    let focused = ann.client.active_element().await.unwrap();
+    assert_eq!(ann.label(&focused).await, "Edit");
+    assert_eq!(ann.role(&focused).await, "menuitem");
+    ann.keys(&Key::Down.to_string()).await;
+    let focused = ann.client.active_element().await.unwrap();
+    assert_eq!(ann.label(&focused).await, "Delete");
+    ann.keys(&Key::Escape.to_string()).await;
+    let focused = ann.client.active_element().await.unwrap();
+    assert_eq!(ann.label(&focused).await, "Actions");
+    ann.keys(&Key::Down.to_string()).await;
     let focused = ann.client.active_element().await.unwrap();
     assert_eq!(ann.label(&focused).await, "Edit");
     ann.keys(&Key::Enter.to_string()).await;
