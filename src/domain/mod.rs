@@ -21,6 +21,7 @@ pub mod sessions;
 pub mod unicode;
 pub mod user_cache;
 pub mod users;
+pub mod wal;
 
 #[cfg(test)]
 pub(crate) mod testing;
