@@ -33,7 +33,8 @@ pub(super) struct UploadQuery {
     name: Option<String>,
 }
 
-/// A signed link's query.
+/// A signed link's query: with it, no token is needed (and a bad one is
+/// refused even beside a token).
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct LinkQuery {
@@ -156,7 +157,7 @@ where
 /// A file, to whoever may see the message that carries it (or its
 /// uploader, before): with a bearer token, or by its signed link.
 #[utoipa::path(get, operation_id = "get_attachment", path = "/attachment/{id}", tag = "attachments",
-    params(("id" = Uuid, Path), LinkQuery),
+    params(("id" = Uuid, Path), LinkQuery), security(("bearer" = []), ()),
     responses(
         (status = 200, description = "The file", body = Vec<u8>, content_type = "application/octet-stream"),
         (status = 206, description = "The range asked for", body = Vec<u8>, content_type = "application/octet-stream"),
@@ -178,7 +179,7 @@ pub(super) async fn file(
 /// An image's thumbnail (its longest side at most 800 px), to whoever
 /// may see the image.
 #[utoipa::path(get, operation_id = "get_thumbnail", path = "/attachment/{id}/thumbnail", tag = "attachments",
-    params(("id" = Uuid, Path), LinkQuery),
+    params(("id" = Uuid, Path), LinkQuery), security(("bearer" = []), ()),
     responses(
         (status = 200, description = "The thumbnail", body = Vec<u8>, content_type = "image/jpeg"),
         (status = 206, description = "The range asked for", body = Vec<u8>, content_type = "image/jpeg"),
@@ -207,11 +208,14 @@ async fn fetch(
     range: Option<HeaderValue>,
     if_none_match: Option<HeaderValue>,
 ) -> Result<Response, Rejection> {
-    let viewer = match session {
-        Some(session) => Some(session.user_id),
-        None => {
+    // A link's query, if there is one, is checked whatever else comes
+    // with it: a bad link is refused, never quietly ignored.
+    let viewer = match (session, link.exp.is_some() || link.sig.is_some()) {
+        (Some(session), false) => Some(session.user_id),
+        (None, false) => return Err(ApiError::Unauthorized.into()),
+        (_, true) => {
             let (Some(exp), Some(sig)) = (link.exp, link.sig) else {
-                return Err(ApiError::Unauthorized.into());
+                return Err(ApiError::Forbidden("a link needs both exp and sig".into()).into());
             };
             let now = app.clock.now().0 / 1_000_000;
             let expires = exp.parse::<i64>().unwrap_or(0);
