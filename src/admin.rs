@@ -9,6 +9,7 @@ use std::path::Path;
 use uuid::Uuid;
 
 use crate::auth::password::{HashError, Passwords};
+use crate::config::DatabaseFile;
 use crate::domain::backup;
 use crate::domain::clock::Clock;
 use crate::domain::db::{Db, OpenError, SyncMode};
@@ -73,11 +74,14 @@ pub fn backup(source: &Path, target: &Path) -> Result<(), AdminError> {
 /// Makes an invitation on the database at `database` and prints its code
 /// (and, given the server's `url`, the web client's link to it); when it
 /// expires goes to standard error.
-pub fn invite(database: &Path, url: Option<&str>) -> Result<(), Box<dyn std::error::Error>> {
-    if !database.exists() {
-        return Err(no_database(database).into());
+pub fn invite(
+    database: &DatabaseFile,
+    url: Option<&str>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    if !database.path.exists() {
+        return Err(no_database(&database.path).into());
     }
-    let db = Db::open(database, SyncMode::Full, 0)?;
+    let db = Db::open(&database.path, SyncMode::Full, 0, database.checkpoints())?;
     let now = Clock::default().now();
     let runtime = tokio::runtime::Runtime::new()?;
     let made = runtime
@@ -100,14 +104,19 @@ pub struct Accounts {
 }
 
 impl Accounts {
-    /// Opens the database at `path` (creating it only if `create`). New
-    /// passwords are hashed at `scrypt` cost.
-    pub fn open(path: &Path, create: bool, scrypt: scrypt::Params) -> Result<Accounts, AdminError> {
+    /// Opens `database` (creating it only if `create`). New passwords are
+    /// hashed at `scrypt` cost.
+    pub fn open(
+        database: &DatabaseFile,
+        create: bool,
+        scrypt: scrypt::Params,
+    ) -> Result<Accounts, AdminError> {
+        let path = &database.path;
         if !create && !path.exists() {
             return Err(no_database(path));
         }
         Ok(Accounts {
-            db: Db::open(path, SyncMode::Full, 0)?,
+            db: Db::open(path, SyncMode::Full, 0, database.checkpoints())?,
             passwords: Passwords::new(scrypt, 0),
             clock: Clock::default(),
         })
@@ -236,7 +245,7 @@ pub enum UserAction {
 /// Carries out `azuma user ACTION` on the database at `database`, hashing
 /// new passwords at cost `scrypt`; what it did, on standard output.
 pub fn user(
-    database: &Path,
+    database: &DatabaseFile,
     scrypt: scrypt::Params,
     action: UserAction,
 ) -> Result<(), Box<dyn std::error::Error>> {

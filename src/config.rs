@@ -13,6 +13,7 @@ use crate::auth::throttle::Policy;
 use crate::domain::clock::Clock;
 pub use crate::domain::clock::Seconds;
 use crate::domain::db::SyncMode;
+use crate::domain::wal::Checkpoints;
 use crate::http::cors;
 use crate::http::options::Options as HttpOptions;
 use crate::http::tls::TlsFiles;
@@ -166,6 +167,21 @@ pub struct DatabaseFile {
     #[arg(long = "database", env = "AZUMA_DATABASE", default_value = defaults::DATABASE,
           value_name = "FILE", global = true)]
     pub path: PathBuf,
+    /// Leave every checkpoint to Litestream, which replicates the database:
+    /// none at shutdown or after deletes, none automatic (see the README).
+    #[arg(long, env = "AZUMA_LITESTREAM", global = true,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub litestream: bool,
+}
+
+impl DatabaseFile {
+    /// Who checkpoints the WAL.
+    pub(crate) fn checkpoints(&self) -> Checkpoints {
+        match self.litestream {
+            true => Checkpoints::Litestream,
+            false => Checkpoints::Own,
+        }
+    }
 }
 
 /// The cost of new password hashes; existing hashes verify at their own.

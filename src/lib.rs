@@ -107,7 +107,7 @@ impl Server {
             .local_addr()
             .map_err(|e| StartError::Listen(config.listen, e))?;
         let (path, sync) = (config.database.path.clone(), config.sync);
-        let max_bytes = config.max_database_bytes();
+        let (max_bytes, checkpoints) = (config.max_database_bytes(), config.database.checkpoints());
         let failed = |e: &dyn fmt::Display| {
             StartError::Database(OpenError::Failed(
                 config.database.path.clone(),
@@ -115,7 +115,7 @@ impl Server {
             ))
         };
         let (db, writer_conn, reaches, key) = tokio::task::spawn_blocking(move || {
-            let db = domain::db::Db::open(&path, sync, max_bytes)?;
+            let db = domain::db::Db::open(&path, sync, max_bytes, checkpoints)?;
             let writer_conn = db.dedicated()?;
             let failed = |e: domain::error::StoreError| {
                 OpenError::Failed(path.clone(), domain::error::chain(&e))
@@ -136,6 +136,7 @@ impl Server {
             hub.clone(),
             config.clock.clone(),
             links.clone(),
+            checkpoints,
         )
         .map_err(|e| failed(&e))?;
         let connections = Arc::new(realtime::connections::Connections::default());
@@ -183,7 +184,8 @@ impl Server {
 
     /// Serves until `shutdown` completes, then lets requests in flight end
     /// (for a bounded time), closes every websocket with 1001 and
-    /// checkpoints the WAL into the database file.
+    /// checkpoints the WAL into the database file (unless that is
+    /// Litestream's to do).
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) {
         process::raise_open_files();
         // Watching SIGHUP before saying "listening": one sent right after
@@ -230,6 +232,11 @@ impl Server {
         };
         if let Err(e) = self.app.sessions.persist(false).await {
             log(&e);
+        }
+        if self.config.database.litestream {
+            // Litestream must read what is in the WAL before it leaves it.
+            tracing::info!("stopped; checkpoints are left to Litestream");
+            return;
         }
         match self.app.db.checkpoint().await {
             Ok(()) => tracing::info!("stopped; the database is checkpointed"),

@@ -74,7 +74,7 @@ fn main() -> ExitCode {
         Some(Command::Backup { database, file }) => {
             admin::backup(&database.path, &file).map_err(Into::into)
         }
-        Some(Command::Invite { database, url }) => admin::invite(&database.path, url.as_deref()),
+        Some(Command::Invite { database, url }) => admin::invite(&database, url.as_deref()),
         Some(Command::Dev { listen }) => tokio::runtime::Runtime::new()
             .map_err(Into::into)
             .and_then(|rt| Ok(rt.block_on(azuma::dev::run(listen, azuma::shutdown_signal()))?)),
@@ -85,7 +85,7 @@ fn main() -> ExitCode {
         }) => scrypt
             .params()
             .map_err(Into::into)
-            .and_then(|params| admin::user(&database.path, params, action)),
+            .and_then(|params| admin::user(&database, params, action)),
     };
     // Writes out the last log lines, before any error line below.
     drop(log);

@@ -17,6 +17,9 @@ import { Tray } from './uploads.js';
 
 /** How long an indicator stays without a new Typing frame. */
 const TYPING_SHOWN_MS = 5000;
+/** A Typing that reaches us this soon after its sender's message was sent
+ * before it (typing goes by websocket, the message by the writer). */
+const LATE_TYPING_MS = 1000;
 
 export class Composer {
   /**
@@ -39,6 +42,9 @@ export class Composer {
     this.typingLater = null;
     /** @type {Map<string, ReturnType<typeof setTimeout>>} */
     this.typists = new Map();
+    /** When each person's last message came (ms): a Typing heard just
+     * after it is the one before it, late. @type {Map<string, number>} */
+    this.spoke = new Map();
     /** @type {Map<string, string>} */
     this.drafts = new Map();
     /**
@@ -260,7 +266,9 @@ export class Composer {
    */
   async someoneTyping(user, channel) {
     if (channel !== this.channel?.id) return;
+    const heard = Date.now();
     await this.users.get(user);
+    if (heard - (this.spoke.get(user) ?? -Infinity) < LATE_TYPING_MS) return;
     clearTimeout(this.typists.get(user));
     this.typists.set(user, setTimeout(() => this.stopped(user), TYPING_SHOWN_MS));
     this.showTypists();
@@ -271,6 +279,7 @@ export class Composer {
    * @param {string} user
    */
   stopped(user) {
+    this.spoke.set(user, Date.now());
     clearTimeout(this.typists.get(user));
     if (this.typists.delete(user)) this.showTypists();
   }

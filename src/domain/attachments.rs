@@ -11,7 +11,6 @@ use uuid::Uuid;
 use super::channels::SEEN;
 use super::clock::Timestamp;
 use super::error::{Refusal, StoreError};
-use super::messages::Message;
 use crate::media::links::{Links, Variant};
 
 /// The bytes of one stored chunk.
@@ -59,19 +58,6 @@ impl Attachment {
         self.thumbnail_url = self
             .thumbnail
             .then(|| links.url(&self.id, Variant::Thumbnail, seconds));
-    }
-}
-
-/// Signs the links of every attachment of `messages`.
-pub fn sign_all<'a>(
-    messages: impl IntoIterator<Item = &'a mut Message>,
-    links: &Links,
-    now: Timestamp,
-) {
-    for message in messages {
-        for attachment in &mut message.attachments {
-            attachment.sign(links, now);
-        }
     }
 }
 
@@ -274,20 +260,15 @@ pub fn attach(conn: &Connection, seqs: &[i64], message: i64) -> Result<(), Store
     Ok(())
 }
 
-/// Loads the attachments of those of `messages` that have any (unsigned).
-pub fn fill<'a>(
-    conn: &Connection,
-    messages: impl IntoIterator<Item = &'a mut Message>,
-) -> Result<(), StoreError> {
+/// The attachments of message `id` (unsigned), in the order they were
+/// uploaded.
+pub fn of_message(conn: &Connection, id: &Uuid) -> Result<Vec<Attachment>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM attachments a
          WHERE a.message = (SELECT seq FROM messages WHERE id = ?1) ORDER BY a.seq"
     ))?;
-    for message in messages.into_iter().filter(|m| m.files) {
-        let rows = stmt.query_map([message.id], from_row)?;
-        message.attachments = rows.collect::<rusqlite::Result<_>>()?;
-    }
-    Ok(())
+    let rows = stmt.query_map([id], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Deletes uploads no message took before `unused_before`, and uploads

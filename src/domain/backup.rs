@@ -4,6 +4,7 @@
 use std::fmt;
 use std::path::Path;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 
 use super::db::{BUSY_TIMEOUT, OpenError, check};
@@ -17,6 +18,10 @@ pub fn backup(source: &Path, target: &Path) -> Result<(), OpenError> {
         .map_err(|e| OpenError::Failed(source.to_path_buf(), e.to_string()))?;
     check(&conn, source)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| failed(&e))?;
+    // A copy leaves the live file as it was: no checkpoint as it closes
+    // (Litestream, if it replicates the file, must do them all).
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+        .map_err(|e| failed(&e))?;
     let target_text = target
         .to_str()
         .ok_or_else(|| failed(&format!("{} is not UTF-8", target.display())))?;

@@ -9,7 +9,9 @@ use r2d2::Pool;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
+pub use super::error::OpenError;
 use super::error::{StoreError, cause};
+use super::wal::{self, Checkpoints};
 
 /// The schema, as migration sections (see the file's header).
 const SCHEMA: &str = include_str!("../../schema.sql");
@@ -42,46 +44,6 @@ impl SyncMode {
         }
     }
 }
-
-/// Why the database could not be opened. Each is one line for the operator.
-#[derive(Debug)]
-pub enum OpenError {
-    /// The file exists but is not an azuma database (or not SQLite at all).
-    NotAzuma(PathBuf),
-    /// The file was written by a newer azuma.
-    TooNew {
-        path: PathBuf,
-        found: i64,
-        known: i64,
-    },
-    /// SQLite refused (permissions, a missing directory, a full disk...);
-    /// the reason.
-    Failed(PathBuf, String),
-    /// A backup could not be written; the reason.
-    Backup(String),
-}
-
-impl fmt::Display for OpenError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            OpenError::NotAzuma(p) => write!(
-                f,
-                "{} is not an azuma database; refusing to touch it",
-                p.display()
-            ),
-            OpenError::TooNew { path, found, known } => write!(
-                f,
-                "{} has schema version {found}, newer than this azuma knows ({known}); \
-                 run a newer azuma",
-                path.display()
-            ),
-            OpenError::Failed(p, e) => write!(f, "cannot open database {}: {e}", p.display()),
-            OpenError::Backup(e) => write!(f, "backup failed: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for OpenError {}
 
 /// One migration step: the schema version it produces and its SQL.
 struct Migration<'a> {
@@ -130,6 +92,7 @@ pub struct Db {
     path: PathBuf,
     sync: SyncMode,
     max_bytes: u64,
+    checkpoints: Checkpoints,
 }
 
 impl Db {
@@ -138,11 +101,17 @@ impl Db {
     /// it, writes fail as on a full disk). Nothing is written to a file that
     /// turns out not to be ours or too new.
     /// Blocking: call before serving or from a blocking thread.
-    pub fn open(path: &Path, sync: SyncMode, max_bytes: u64) -> Result<Db, OpenError> {
+    pub fn open(
+        path: &Path,
+        sync: SyncMode,
+        max_bytes: u64,
+        checkpoints: Checkpoints,
+    ) -> Result<Db, OpenError> {
         let failed = |e: &dyn fmt::Display| OpenError::Failed(path.to_path_buf(), e.to_string());
         let mut conn = Connection::open_with_flags(path, open_flags()).map_err(|e| failed(&e))?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| failed(&e))?;
         check(&conn, path)?;
+        checkpoints.configure(&conn).map_err(|e| failed(&e))?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(|e| failed(&e))?;
         migrate(&mut conn).map_err(|e| failed(&e))?;
@@ -150,7 +119,7 @@ impl Db {
 
         let manager = SqliteConnectionManager::file(path)
             .with_flags(open_flags())
-            .with_init(move |conn| configure(conn, sync, max_bytes));
+            .with_init(move |conn| configure(conn, sync, max_bytes, checkpoints));
         let pool = Pool::builder()
             .max_size(POOL_SIZE)
             .min_idle(Some(1))
@@ -162,6 +131,7 @@ impl Db {
             path: path.to_path_buf(),
             sync,
             max_bytes,
+            checkpoints,
         })
     }
 
@@ -170,7 +140,7 @@ impl Db {
     pub fn dedicated(&self) -> Result<Connection, OpenError> {
         let failed = |e: rusqlite::Error| OpenError::Failed(self.path.clone(), e.to_string());
         let mut conn = Connection::open_with_flags(&self.path, open_flags()).map_err(failed)?;
-        configure(&mut conn, self.sync, self.max_bytes).map_err(failed)?;
+        configure(&mut conn, self.sync, self.max_bytes, self.checkpoints).map_err(failed)?;
         Ok(conn)
     }
 
@@ -194,12 +164,9 @@ impl Db {
     /// Moves everything in the WAL into the database file and empties the
     /// WAL, so that a stopped server leaves one self-contained file.
     pub async fn checkpoint(&self) -> Result<(), StoreError> {
-        self.run(|conn| {
-            let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
-            match busy {
-                0 => Ok(()),
-                _ => Err(StoreError::Busy(cause("checkpoint blocked by a reader"))),
-            }
+        self.run(|conn| match wal::truncate(conn)? {
+            true => Ok(()),
+            false => Err(StoreError::Busy(cause("checkpoint blocked by a reader"))),
         })
         .await
     }
@@ -272,8 +239,14 @@ fn open_flags() -> OpenFlags {
 }
 
 /// Per-connection settings; the journal mode lives in the file itself.
-fn configure(conn: &mut Connection, sync: SyncMode, max_bytes: u64) -> rusqlite::Result<()> {
+fn configure(
+    conn: &mut Connection,
+    sync: SyncMode,
+    max_bytes: u64,
+    checkpoints: Checkpoints,
+) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    checkpoints.configure(conn)?;
     if max_bytes > 0 {
         let page: i64 = conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
         let pages = max_bytes / u64::try_from(page).unwrap_or(4096).max(1);

@@ -2,6 +2,7 @@
 //! operation was refused. Neither knows about HTTP; the API maps them.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// The underlying cause of a failure, kept whole for the log.
@@ -118,3 +119,43 @@ pub fn is_unique_violation(e: &rusqlite::Error) -> bool {
                 || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
     )
 }
+
+/// Why the database could not be opened. Each is one line for the operator.
+#[derive(Debug)]
+pub enum OpenError {
+    /// The file exists but is not an azuma database (or not SQLite at all).
+    NotAzuma(PathBuf),
+    /// The file was written by a newer azuma.
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    /// SQLite refused (permissions, a missing directory, a full disk...);
+    /// the reason.
+    Failed(PathBuf, String),
+    /// A backup could not be written; the reason.
+    Backup(String),
+}
+
+impl fmt::Display for OpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OpenError::NotAzuma(p) => write!(
+                f,
+                "{} is not an azuma database; refusing to touch it",
+                p.display()
+            ),
+            OpenError::TooNew { path, found, known } => write!(
+                f,
+                "{} has schema version {found}, newer than this azuma knows ({known}); \
+                 run a newer azuma",
+                path.display()
+            ),
+            OpenError::Failed(p, e) => write!(f, "cannot open database {}: {e}", p.display()),
+            OpenError::Backup(e) => write!(f, "backup failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for OpenError {}

@@ -6,10 +6,11 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::attachments::{self, Attachment};
-use super::channels::{self, Kind, SEEN, Seen};
+use super::channels::{Kind, SEEN, Seen};
 use super::clock::Timestamp;
 use super::error::{Refusal, StoreError};
 use super::names::MessageContent;
+use crate::media::links::Links;
 
 /// A message as the API shows it.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -49,31 +50,6 @@ pub struct Deleted {
     /// Its channel's id.
     pub channel: Uuid,
 }
-
-/// Which slice of a channel's history to return.
-#[derive(Debug, PartialEq)]
-pub enum Cursor {
-    /// The newest messages.
-    Newest,
-    /// The newest messages older than this one.
-    Before(Uuid),
-    /// The oldest messages newer than this one.
-    After(Uuid),
-}
-
-/// A history request: a cursor and how many messages, at most.
-#[derive(Debug, PartialEq)]
-pub struct Page {
-    /// Where the page starts.
-    pub cursor: Cursor,
-    /// From 1 to [`MAX_LIMIT`].
-    pub limit: u32,
-}
-
-/// How many messages a page holds unless asked otherwise.
-pub const DEFAULT_LIMIT: u32 = 50;
-/// The most messages one page holds.
-pub const MAX_LIMIT: u32 = 100;
 
 /// The refusal for an unknown (or deleted) message `id`.
 pub fn not_found(id: &Uuid) -> Refusal {
@@ -145,7 +121,7 @@ pub fn insert(
     if message.files {
         let seqs: Vec<i64> = files.iter().map(|(seq, _)| *seq).collect();
         attachments::attach(conn, &seqs, seq)?;
-        attachments::fill(conn, [&mut message])?;
+        fill(conn, [&mut message])?;
     }
     Ok((
         message,
@@ -163,7 +139,7 @@ const COLUMNS: &str = "m.id, m.author, c.id, m.content, m.created_at, m.edited_a
 
 /// A message from a row of `id, author, channel id, content, created_at,
 /// edited_at, whether it has files` (its attachments not loaded yet: see
-/// `attachments::fill`).
+/// [`fill`]).
 pub fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
     Ok(Message {
         id: r.get(0)?,
@@ -184,7 +160,7 @@ pub fn load(conn: &Connection, viewer: &Uuid, id: &Uuid) -> Result<Option<Messag
         .prepare_cached(&format!("WITH {SEEN} SELECT {COLUMNS} WHERE m.id = ?2"))?
         .query_row([viewer, id], from_row)
         .optional()?;
-    attachments::fill(conn, found.iter_mut())?;
+    fill(conn, found.iter_mut())?;
     Ok(found)
 }
 
@@ -271,84 +247,27 @@ pub fn seq_seen(conn: &Connection, viewer: &Uuid, id: &Uuid) -> Result<Option<i6
         .optional()?)
 }
 
-/// The newest `?3` messages of channel `?1` below seq `?2`, newest first.
-const NEWEST_BEFORE: &str = "SELECT id, author, content, created_at, edited_at, files IS NOT NULL
-    FROM messages
-    WHERE channel = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3";
-/// The oldest `?3` messages of channel `?1` above seq `?2`.
-const OLDEST_AFTER: &str = "SELECT id, author, content, created_at, edited_at, files IS NOT NULL
-    FROM messages
-    WHERE channel = ?1 AND seq > ?2 ORDER BY seq ASC LIMIT ?3";
-
-/// One page of channel `channel_id`'s history as `viewer` may see it,
-/// oldest first, read from one snapshot. Each page is one range of the
-/// `messages_by_channel` index.
-pub fn history(
-    conn: &mut Connection,
-    viewer: &Uuid,
-    channel_id: Uuid,
-    page: &Page,
-) -> Result<Vec<Message>, Refusal> {
-    let tx = conn.transaction()?; // one snapshot for every read
-    let channel = channels::seen_or_not_found(&tx, viewer, &channel_id)?;
-    let channel_seq = channel.seq;
-    let cursor_seq = |id: &Uuid| -> Result<i64, Refusal> {
-        seq_in(&tx, id, &channel)?
-            .ok_or_else(|| Refusal::Invalid(format!("{id} is not a message of this channel")))
-    };
-    let (sql, from, newest_first) = match &page.cursor {
-        Cursor::Newest => (NEWEST_BEFORE, i64::MAX, true),
-        Cursor::Before(id) => (NEWEST_BEFORE, cursor_seq(id)?, true),
-        Cursor::After(id) => (OLDEST_AFTER, cursor_seq(id)?, false),
-    };
-    let mut messages = {
-        let mut stmt = tx.prepare_cached(sql)?;
-        let rows = stmt.query_map(params![channel_seq, from, page.limit], |r| {
-            Ok(Message {
-                id: r.get(0)?,
-                author: r.get(1)?,
-                channel: channel_id,
-                content: r.get(2)?,
-                created_at: Timestamp(r.get(3)?),
-                edited_at: r.get::<_, Option<i64>>(4)?.map(Timestamp),
-                attachments: Vec::new(),
-                files: r.get(5)?,
-            })
-        })?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()?
-    };
-    attachments::fill(&tx, messages.iter_mut())?;
-    tx.finish()?;
-    if newest_first {
-        messages.reverse();
+/// Loads the attachments of those of `messages` that have any (their
+/// links unsigned: see [`sign_all`]).
+pub fn fill<'a>(
+    conn: &Connection,
+    messages: impl IntoIterator<Item = &'a mut Message>,
+) -> Result<(), StoreError> {
+    for message in messages.into_iter().filter(|m| m.files) {
+        message.attachments = attachments::of_message(conn, &message.id)?;
     }
-    Ok(messages)
+    Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn history_pages_are_index_ranges_not_scans() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        crate::domain::db::migrate(&mut conn).unwrap();
-        for sql in [NEWEST_BEFORE, OLDEST_AFTER] {
-            let plan: Vec<String> = conn
-                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-                .unwrap()
-                .query_map(params![1, 2, 3], |r| r.get(3))
-                .unwrap()
-                .map(Result::unwrap)
-                .collect();
-            assert_eq!(
-                plan,
-                [
-                    "SEARCH messages USING INDEX messages_by_channel (channel=? AND seq>?)"
-                        .replace('>', if sql == NEWEST_BEFORE { "<" } else { ">" })
-                ],
-                "{sql}"
-            );
+/// Signs the links of every attachment of `messages`, at `now`.
+pub fn sign_all<'a>(
+    messages: impl IntoIterator<Item = &'a mut Message>,
+    links: &Links,
+    now: Timestamp,
+) {
+    for message in messages {
+        for attachment in &mut message.attachments {
+            attachment.sign(links, now);
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod channels;
 pub mod clock;
 pub mod db;
 pub mod error;
+pub mod history;
 pub mod invites;
 pub mod markers;
 pub mod members;
@@ -20,6 +21,7 @@ pub mod sessions;
 pub mod unicode;
 pub mod user_cache;
 pub mod users;
+pub mod wal;
 
 #[cfg(test)]
 pub(crate) mod testing;

@@ -6,7 +6,6 @@ use rusqlite::{Connection, params};
 use unicode_normalization::UnicodeNormalization;
 use uuid::Uuid;
 
-use super::attachments;
 use super::channels::{self, SEEN};
 use super::error::{Refusal, StoreError};
 use super::messages::{self, Message};
@@ -140,7 +139,7 @@ pub fn search(
         messages::from_row,
     )?;
     let mut found: Vec<Message> = rows.collect::<rusqlite::Result<_>>()?;
-    attachments::fill(conn, found.iter_mut())?;
+    messages::fill(conn, found.iter_mut())?;
     Ok(found)
 }
 

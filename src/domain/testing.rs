@@ -28,7 +28,13 @@ impl TestDb {
     pub fn new() -> TestDb {
         let dir = tempfile::tempdir().expect("a temporary directory");
         // Synced at checkpoints only: the tests do not test the disk.
-        let db = Db::open(&dir.path().join("azuma.db"), SyncMode::Normal, 0).expect("open");
+        let db = Db::open(
+            &dir.path().join("azuma.db"),
+            SyncMode::Normal,
+            0,
+            Default::default(),
+        )
+        .expect("open");
         let conn = db.dedicated().expect("a dedicated connection");
         TestDb {
             db,

@@ -22,6 +22,18 @@ pub const MIN_RATE: u64 = 32 * 1024;
 /// Any error, boxed.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// The body of warp's responses, a type warp does not name.
+pub type WarpBody = <warp::reply::Response as HasBody>::Body;
+
+/// A response's body type.
+pub trait HasBody {
+    type Body;
+}
+
+impl<B> HasBody for warp::http::Response<B> {
+    type Body = B;
+}
+
 /// The error of a request body that did not arrive in time.
 #[derive(Debug)]
 pub struct BodyTimeout(pub Duration);

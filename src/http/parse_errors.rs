@@ -16,7 +16,6 @@
 //! also read as that answer: `400` or `431`, `content-length: 0`, no
 //! `content-type`. Anything else passes through untouched.
 
-use std::convert::Infallible;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -24,9 +23,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, ready};
 
 use hyper::body::{Body, Frame, SizeHint};
-use hyper::service::Service;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use warp::http::{Request, Response};
+use warp::http::Response;
 
 use super::error::ApiError;
 
@@ -38,32 +36,20 @@ pub struct Exchanges {
     done: AtomicU64,
 }
 
-/// `service` (one connection's), and the count of its requests and
-/// answers: a request counts from the call, its answer until hyper drops
-/// the body.
-pub fn counted<S, In, B>(
-    service: S,
-) -> (
-    impl Service<Request<In>, Response = Response<Counted<B>>, Error = Infallible, Future: Send>,
-    Arc<Exchanges>,
-)
-where
-    S: Service<Request<In>, Response = Response<B>, Error = Infallible>,
-    S::Future: Send + 'static,
-    In: Body,
-    B: Body + Unpin,
-{
-    let exchanges = Arc::new(Exchanges::default());
-    let counts = exchanges.clone();
-    let service = hyper::service::service_fn(move |request| {
-        counts.taken.fetch_add(1, Ordering::Relaxed);
-        let (answer, counts) = (service.call(request), counts.clone());
-        async move { Ok(answer.await?.map(|body| Counted(body, counts))) }
-    });
-    (service, exchanges)
-}
-
 impl Exchanges {
+    /// Counts a request the service took: call it as the service is called,
+    /// and give the answer to [`answered`](Exchanges::answered). (In the
+    /// server's own service, not a service wrapped around it: that layer
+    /// cost every request a future and its moves.)
+    pub fn took(&self) {
+        self.taken.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `response` with a body that counts as done once hyper drops it.
+    pub fn answered<B>(self: &Arc<Self>, response: Response<B>) -> Response<Counted<B>> {
+        response.map(|body| Counted(body, self.clone()))
+    }
+
     /// The requests taken so far, if every response to them is done.
     fn idle(&self) -> Option<u64> {
         let taken = self.taken.load(Ordering::Relaxed);
@@ -140,8 +126,18 @@ impl<I> ParseErrors<I> {
 }
 
 impl<I: AsyncWrite + Unpin> ParseErrors<I> {
-    /// Writes out the queued answer, if any.
+    /// Writes out the queued answer, if any (on every write and flush, and
+    /// almost never one: the test is inlined, the writing is not).
+    #[inline]
     fn poll_answer(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.answer.is_none() {
+            return Poll::Ready(Ok(()));
+        }
+        self.poll_queued(cx)
+    }
+
+    #[inline(never)]
+    fn poll_queued(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while let Some((answer, written)) = &mut self.answer {
             if *written == answer.len() {
                 self.answer = None;
@@ -270,6 +266,10 @@ mod tests {
     use hyper_util::rt::TokioIo;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+    use std::convert::Infallible;
+
+    use warp::http::Request;
+
     use super::*;
 
     /// A body whose last bytes, written on their own after a flush, read
@@ -277,16 +277,23 @@ mod tests {
     #[tokio::test]
     async fn a_body_that_reads_like_hypers_answer_is_left_alone() {
         const LOOKALIKE: &str = "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n";
-        let service = hyper::service::service_fn(|_: Request<hyper::body::Incoming>| async {
-            let chunks = futures_util::stream::iter(["x", LOOKALIKE]).then(|chunk| async move {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-                Ok::<_, Infallible>(Frame::data(Bytes::from_static(chunk.as_bytes())))
-            });
-            let length = 1 + LOOKALIKE.len();
-            let response = Response::builder().header("content-length", length);
-            Ok::<_, Infallible>(response.body(StreamBody::new(Box::pin(chunks))).unwrap())
+        let exchanges = Arc::new(Exchanges::default());
+        let counts = exchanges.clone();
+        let service = hyper::service::service_fn(move |_: Request<hyper::body::Incoming>| {
+            counts.took();
+            let counts = counts.clone();
+            async move {
+                let chunks =
+                    futures_util::stream::iter(["x", LOOKALIKE]).then(|chunk| async move {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        Ok::<_, Infallible>(Frame::data(Bytes::from_static(chunk.as_bytes())))
+                    });
+                let length = 1 + LOOKALIKE.len();
+                let response = Response::builder().header("content-length", length);
+                let response = response.body(StreamBody::new(Box::pin(chunks))).unwrap();
+                Ok::<_, Infallible>(counts.answered(response))
+            }
         });
-        let (service, exchanges) = counted(service);
         let (mut client, server) = tokio::io::duplex(64 * 1024);
         let io = TokioIo::new(ParseErrors::new(server, exchanges));
         let connection = hyper::server::conn::http1::Builder::new().serve_connection(io, service);

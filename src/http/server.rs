@@ -6,8 +6,8 @@
 //! body was left unread, and a bounded wait for requests in flight at
 //! shutdown. It speaks HTTP/1.1 only, and bounds what one client can hold:
 //! deadlines for the headers (from the accept, and between requests), each
-//! body and each write, a header block limit, and a cap on open connections
-//! per address. hyper's own refusals get the API's JSON (`parse_errors`).
+//! body and each write, a header block limit, a cap on open connections per
+//! address; hyper's own refusals get the API's JSON (`parse_errors`).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -29,12 +29,12 @@ use warp::filters::BoxedFilter;
 use warp::http::{HeaderValue, Request, header};
 use warp::reply::Response;
 
-use super::body::{BoxError, Tracked};
+use super::body::{BoxError, Tracked, WarpBody};
 use super::client::{self, Cidr};
 use super::deadline::Deadline;
 use super::error::ApiError;
 use super::options::Options;
-use super::parse_errors::{Exchanges, ParseErrors, counted};
+use super::parse_errors::{Counted, Exchanges, ParseErrors};
 use super::per_address::{Held, PerAddress, refuse};
 use super::tls::Tls;
 use crate::sync::lock;
@@ -121,8 +121,16 @@ pub async fn serve(
             continue;
         };
         let stream = Deadline::new(stream, options.header_timeout);
-        let service = service(routes.clone(), peer, held, &options, trusted.clone());
-        let service = counted(service);
+        let exchanges = Arc::<Exchanges>::default();
+        let service = service(
+            routes.clone(),
+            peer,
+            held,
+            &options,
+            trusted.clone(),
+            &exchanges,
+        );
+        let service = (service, exchanges);
         let (http, stop) = (http.clone(), stop.subscribe());
         match &tls {
             None => drop(tokio::spawn(connection(stream, http, service, stop, peer))),
@@ -180,23 +188,31 @@ async fn connection<I, S>(
 }
 
 /// The filter chain as a service for one connection from `peer`, with one
-/// access-log line per request.
+/// access-log line per request, its requests and answers counted in
+/// `exchanges` (for `parse_errors`).
 fn service<B>(
     routes: BoxedFilter<(Response,)>,
     peer: SocketAddr,
     held: Held,
     options: &Options,
     trusted: Arc<[Cidr]>,
-) -> impl hyper::service::Service<Request<B>, Response = Response, Error = Infallible, Future: Send>
-+ Send
+    exchanges: &Arc<Exchanges>,
+) -> impl hyper::service::Service<
+    Request<B>,
+    Response = warp::http::Response<Counted<WarpBody>>,
+    Error = Infallible,
+    Future: Send,
+> + Send
 + 'static
 where
     B: Body + Send + Sync + Unpin + 'static,
     B::Error: Into<BoxError>,
 {
-    let routes = warp::service(routes);
+    let (routes, exchanges) = (warp::service(routes), exchanges.clone());
     let body_timeout = options.body_timeout;
     hyper::service::service_fn(move |request: Request<B>| {
+        exchanges.took();
+        let exchanges = exchanges.clone();
         let started = Instant::now();
         let client_ip = client::client(peer.ip(), request.headers(), &trusted);
         let (parts, body) = request.into_parts();
@@ -218,12 +234,11 @@ where
         let span = tracing::info_span!("request", id, %method, path = uri.path());
         let response = tower_service::Service::call(&mut routes.clone(), request);
         let response = async move {
+            let path = uri.path(); // never the query: a signed link's signature
             let mut response = match AssertUnwindSafe(response).catch_unwind().await {
                 Ok(Ok(response)) => response,
                 Ok(Err(never)) => match never {},
-                Err(_) => {
-                    ApiError::internal(format!("{method} {} panicked", uri.path())).to_response()
-                }
+                Err(_) => ApiError::internal(format!("{method} {path} panicked")).to_response(),
             };
             // hyper closes a connection whose request body was left unread,
             // without a word: say so, or the client may reuse it and fail.
@@ -245,7 +260,7 @@ where
                 client = %client_ip,
                 "request"
             );
-            Ok(response)
+            Ok(exchanges.answered(response))
         };
         response.instrument(span)
     })
@@ -298,7 +313,10 @@ mod tests {
         (status, body.to_vec())
     }
 
-    async fn call_with(routes: BoxedFilter<(Response,)>, body: String) -> Response {
+    async fn call_with(
+        routes: BoxedFilter<(Response,)>,
+        body: String,
+    ) -> warp::http::Response<Counted<WarpBody>> {
         let peer = SocketAddr::from(([192, 0, 2, 7], 4321));
         let held = PerAddress::default().enter(peer.ip(), 0).expect("no cap");
         let options = Options {
@@ -307,7 +325,8 @@ mod tests {
             per_address: 0,
             trusted_proxies: Vec::new(),
         };
-        service::<String>(routes, peer, held, &options, Arc::from([]))
+        let exchanges = Arc::default();
+        service::<String>(routes, peer, held, &options, Arc::from([]), &exchanges)
             .call(Request::post("/").body(body).unwrap())
             .await
             .unwrap()
@@ -321,7 +340,7 @@ mod tests {
                 .map(|b: bytes::Bytes| b.len().to_string().into_response())
                 .boxed()
         };
-        let close = |r: &Response| r.headers().get(header::CONNECTION).cloned();
+        let close = |r: &warp::http::Response<_>| r.headers().get(header::CONNECTION).cloned();
         assert_eq!(
             close(&call_with(ignores(), "body".into()).await),
             Some(HeaderValue::from_static("close"))

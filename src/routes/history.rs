@@ -10,7 +10,8 @@ use warp::{Filter, Rejection};
 use super::route::Routes;
 use crate::app::App;
 use crate::auth::sessions::Session;
-use crate::domain::messages::{self, Cursor, DEFAULT_LIMIT, MAX_LIMIT, Page};
+use crate::domain::history::{self, Cursor, DEFAULT_LIMIT, MAX_LIMIT, Page};
+use crate::domain::messages;
 use crate::http::error::ApiError;
 use crate::http::filters::{authenticated, parse_id, with_app};
 use crate::http::json;
@@ -62,9 +63,9 @@ pub(super) async fn history(
     let viewer = session.user_id;
     let mut messages = app
         .db
-        .run(move |conn| messages::history(conn, &viewer, channel, &page))
+        .run(move |conn| history::history(conn, &viewer, channel, &page))
         .await?;
-    crate::domain::attachments::sign_all(&mut messages, &app.links, app.clock.now());
+    messages::sign_all(&mut messages, &app.links, app.clock.now());
     Ok(json::reply(StatusCode::OK, &messages))
 }
 

@@ -39,10 +39,12 @@ pub fn routes(app: &App, r: &Routes) -> BoxedFilter<(Response,)> {
             .collect(),
         license: env!("CARGO_PKG_LICENSE"),
     };
+    // The same bytes every time: serialised once, shared by every answer.
+    let body = bytes::Bytes::from(serde_json::to_vec(&info).unwrap_or_default());
     let route = r
         .route::<__path_index>()
         .and(optional_header("accept"))
-        .map(move |accept: Option<HeaderValue>| index(&info, accept));
+        .map(move |accept: Option<HeaderValue>| index(&body, accept));
     let health = r
         .route::<__path_health>()
         .and(with_app(app))
@@ -64,7 +66,7 @@ pub(super) struct Health {
         (status = 303, description = "For a browser (an Accept that prefers text/html): the web client (`Vary: accept`)",
             headers(("Location" = String, description = "/app/"))),
     ))]
-pub(super) fn index(info: &Index, accept: Option<HeaderValue>) -> Response {
+pub(super) fn index(body: &bytes::Bytes, accept: Option<HeaderValue>) -> Response {
     let mut response = if accept.is_some_and(|a| a.to_str().is_ok_and(super::app::prefers_html)) {
         let mut response = StatusCode::SEE_OTHER.into_response();
         response
@@ -72,7 +74,12 @@ pub(super) fn index(info: &Index, accept: Option<HeaderValue>) -> Response {
             .insert(header::LOCATION, HeaderValue::from_static("/app/"));
         response
     } else {
-        json::reply(StatusCode::OK, info)
+        let mut response = Response::new(body.clone().into());
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        response
     };
     // Either answer depends on Accept: a cache that kept one must not hand
     // it to a client that asked for the other.

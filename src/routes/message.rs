@@ -12,7 +12,7 @@ use warp::{Filter, Rejection};
 use super::route::Routes;
 use crate::app::App;
 use crate::auth::sessions::Session;
-use crate::domain::attachments::{self, MAX_PER_MESSAGE};
+use crate::domain::attachments::MAX_PER_MESSAGE;
 use crate::domain::messages;
 use crate::domain::names::MessageContent;
 use crate::http::error::ApiError;
@@ -136,7 +136,7 @@ pub(super) async fn get(id: Uuid, app: App, session: Session) -> Result<Response
         .run(move |conn| messages::load(conn, &viewer, &id))
         .await?;
     let mut message = message.ok_or_else(|| messages::not_found(&id))?;
-    attachments::sign_all([&mut message], &app.links, app.clock.now());
+    messages::sign_all([&mut message], &app.links, app.clock.now());
     Ok(json::reply(StatusCode::OK, &message))
 }
 

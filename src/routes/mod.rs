@@ -25,13 +25,14 @@ macro_rules! resources {
         }
 
         /// Each resource's routes, tried in turn after `first` (chained,
-        /// not boxed one inside another: every request passes them).
+        /// not boxed one inside another, nor the chain boxed: every
+        /// request passes them, and a box is an allocation each).
         fn resources(
             first: BoxedFilter<(Response,)>,
             app: &App,
             r: &Routes,
-        ) -> BoxedFilter<(Response,)> {
-            first $(.or($file::routes(app, r)).unify())* .boxed()
+        ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + use<> {
+            first $(.or($file::routes(app, r)).unify())*
         }
     };
 }
@@ -44,11 +45,11 @@ resources!(
     ws, app
 );
 
-use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::filters::path::FullPath;
 use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::{Reply, Response};
+use warp::{Filter, Rejection};
 
 use crate::app::App;
 use crate::http::{cors, error, local_only};

@@ -7,13 +7,15 @@
 //! Paths are matched as warp's `path!` did: raw segments, no empty one, and
 //! at most one trailing slash.
 
+use std::future::ready;
 use std::sync::{Arc, LazyLock, OnceLock};
 
 use uuid::Uuid;
 use warp::filters::path::FullPath;
+use warp::http::Method;
 use warp::{Filter, Rejection};
 
-use crate::http::filters::{self, parse_id};
+use crate::http::filters::parse_id;
 
 /// Every path template of the API, with its methods.
 #[derive(Clone)]
@@ -52,9 +54,9 @@ impl Routes {
         what: &'static str,
     ) -> impl Filter<Extract = (Uuid,), Error = Rejection> + Clone + use<P> {
         self.path::<P>()
-            .and_then(move |params: Vec<String>| async move {
+            .and_then(move |params: Vec<String>| {
                 let id = params.first().map_or("", String::as_str);
-                parse_id(id, what).map_err(Rejection::from)
+                ready(parse_id(id, what).map_err(Rejection::from))
             })
             .and(method::<P>())
     }
@@ -83,24 +85,17 @@ impl Routes {
     pub fn path<P: utoipa::Path>(
         &self,
     ) -> impl Filter<Extract = (Vec<String>,), Error = Rejection> + Clone + use<P> {
-        let own = Arc::new(template(&P::path()));
-        // For each of `own`'s segments, the fixed names other paths have
-        // there after the same segments; read once, when first needed.
-        let names: Arc<OnceLock<Vec<Vec<String>>>> = Arc::default();
-        let paths = self.paths.clone();
-        warp::path::full().and_then(move |path: FullPath| {
-            let found = params(&own, path.as_str()).filter(|params| {
-                if params.is_empty() {
-                    return true;
-                }
-                let names = names.get_or_init(|| fixed_names(&paths, &own));
-                // No parameter may be a fixed name of another path there.
-                let mut given = params.iter();
-                !own.iter().zip(names.iter()).any(|(segment, names)| {
-                    segment.is_none() && given.next().is_some_and(|g| names.contains(g))
-                })
-            });
-            async move { found.ok_or_else(warp::reject::not_found) }
+        // One `Arc`: an `or` clones the filters after it for every request.
+        let path = Arc::new(Path {
+            own: template(&P::path()),
+            names: OnceLock::new(),
+            paths: self.paths.clone(),
+        });
+        warp::path::full().and_then(move |full: FullPath| {
+            ready(
+                path.params(full.as_str())
+                    .ok_or_else(warp::reject::not_found),
+            )
         })
     }
 
@@ -113,6 +108,34 @@ impl Routes {
             .filter(|(t, _)| matches(t, &segments).is_some())
             .max_by_key(|(t, _)| t.iter().filter(|s| s.is_some()).count())
             .map(|(_, methods)| methods.join(", "))
+    }
+}
+
+/// A route's path template, matched against requests.
+struct Path {
+    own: Template,
+    /// For each of `own`'s segments, the fixed names other paths have
+    /// there after the same segments; read once, when first needed.
+    names: OnceLock<Vec<Vec<String>>>,
+    paths: Arc<LazyLock<Paths, Box<dyn FnOnce() -> Paths + Send>>>,
+}
+
+impl Path {
+    /// The parameters of request path `path`, if it is this one's.
+    fn params(&self, path: &str) -> Option<Vec<String>> {
+        params(&self.own, path).filter(|params| {
+            if params.is_empty() {
+                return true;
+            }
+            let names = self
+                .names
+                .get_or_init(|| fixed_names(&self.paths, &self.own));
+            // No parameter may be a fixed name of another path there.
+            let mut given = params.iter();
+            !self.own.iter().zip(names.iter()).any(|(segment, names)| {
+                segment.is_none() && given.next().is_some_and(|g| names.contains(g))
+            })
+        })
     }
 }
 
@@ -162,32 +185,35 @@ fn read(doc: &utoipa::openapi::OpenApi) -> Paths {
         .collect()
 }
 
-/// The method filter of `P`'s operation: `GET` takes `HEAD` too. Each
-/// method's own filter says 405 for the others; the ones `P` does not take
-/// say "no route", which a 405 of another method outranks.
+/// The method filter of `P`'s operation: `GET` takes `HEAD` too; any
+/// other method is a 405. (One test of the method, then, only for a
+/// method `P` does not take, a filter that is always 405: `GET` and
+/// `POST` at once. A chain of a filter per method cost every request a
+/// future per link.)
 fn method<P: utoipa::Path>() -> impl Filter<Extract = (), Error = Rejection> + Clone {
     use utoipa::openapi::path::HttpMethod;
     let methods = P::methods();
-    let only = |method: HttpMethod| {
-        let takes = methods.contains(&method);
-        warp::any()
-            .and_then(move || async move {
-                if takes {
-                    Ok(())
-                } else {
-                    Err(warp::reject::not_found())
-                }
-            })
-            .untuple_one()
-    };
-    filters::get()
-        .and(only(HttpMethod::Get))
-        .or(warp::post().and(only(HttpMethod::Post)))
-        .unify()
-        .or(warp::patch().and(only(HttpMethod::Patch)))
-        .unify()
-        .or(warp::delete().and(only(HttpMethod::Delete)))
-        .unify()
+    let takes = |method| methods.contains(&method);
+    let (get, post) = (takes(HttpMethod::Get), takes(HttpMethod::Post));
+    let (patch, delete) = (takes(HttpMethod::Patch), takes(HttpMethod::Delete));
+    let taken = warp::method().and_then(move |method: Method| {
+        let taken = if method == Method::GET || method == Method::HEAD {
+            get
+        } else if method == Method::POST {
+            post
+        } else if method == Method::PATCH {
+            patch
+        } else {
+            method == Method::DELETE && delete
+        };
+        ready(if taken {
+            Ok(())
+        } else {
+            Err(warp::reject::not_found())
+        })
+    });
+    let never = warp::get().and(warp::post());
+    taken.untuple_one().or(never).unify()
 }
 
 /// A template's segments (`{name}` is a parameter); a trailing slash is

@@ -87,7 +87,7 @@ pub(super) async fn search(
             search::search(conn, &viewer, &q, channel.as_ref(), before.as_ref(), limit)
         })
         .await?;
-    crate::domain::attachments::sign_all(&mut found, &app.links, app.clock.now());
+    crate::domain::messages::sign_all(&mut found, &app.links, app.clock.now());
     Ok(json::reply(StatusCode::OK, &found))
 }
 

@@ -24,6 +24,7 @@ use writes::{After, Write};
 use crate::domain::clock::Clock;
 use crate::domain::error::{Refusal, StoreError, cause};
 use crate::domain::search;
+use crate::domain::wal::Checkpoints;
 use crate::media::links::Links;
 use crate::realtime::hub::Hub;
 
@@ -36,17 +37,20 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread on its own connection.
+    /// Starts the writer thread on its own connection; after deletes it
+    /// checkpoints if `checkpoints` says it is azuma's to do.
     pub fn start(
         conn: Connection,
         hub: Arc<Hub>,
         clock: Clock,
         links: Links,
+        checkpoints: Checkpoints,
     ) -> std::io::Result<Writer> {
         let (jobs, queue) = mpsc::channel();
+        let scrub = scrub::Scrub::new(checkpoints);
         std::thread::Builder::new()
             .name("azuma-writer".into())
-            .spawn(move || run(conn, &queue, &hub, &clock, &links))?;
+            .spawn(move || run(conn, &queue, &hub, &clock, &links, scrub))?;
         Ok(Writer { jobs })
     }
 
@@ -68,9 +72,9 @@ fn run(
     hub: &Hub,
     clock: &Clock,
     links: &Links,
+    mut scrub: scrub::Scrub,
 ) {
     let mut purge = purge::Purge::start(&conn);
-    let mut scrub = scrub::Scrub::default();
     let wait = |purge: &purge::Purge, scrub: &scrub::Scrub| match (purge.wait(), scrub.wait()) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),

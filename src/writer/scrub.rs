@@ -8,7 +8,9 @@
 //! segments, hidden by delete markers: after it, the index is merged into
 //! one segment, [`MERGE_PAGES`] at a time between writes, which drops them.
 //! Then a `TRUNCATE` checkpoint copies the WAL into the file and empties
-//! it, since the WAL still holds the pages as they were before.
+//! it, since the WAL still holds the pages as they were before. Under
+//! Litestream ([`Checkpoints::Litestream`]) that last step is Litestream's:
+//! its own checkpoints bring the zeroed pages into the file.
 
 use std::time::{Duration, Instant};
 
@@ -17,6 +19,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::domain::db::BUSY_TIMEOUT;
 use crate::domain::error::StoreError;
 use crate::domain::search;
+use crate::domain::wal::{self, Checkpoints};
 
 /// How long after an erase the checkpoint runs: erases that follow within
 /// it share one.
@@ -29,13 +32,22 @@ const READERS_WAIT: Duration = Duration::from_millis(100);
 const RETRY: Duration = Duration::from_secs(1);
 
 /// What is left to erase, and when.
-#[derive(Default)]
 pub struct Scrub {
     due: Option<Instant>,
     merging: bool,
+    checkpoints: Checkpoints,
 }
 
 impl Scrub {
+    /// Nothing to erase yet; the checkpoint is azuma's or Litestream's.
+    pub fn new(checkpoints: Checkpoints) -> Scrub {
+        Scrub {
+            due: None,
+            merging: false,
+            checkpoints,
+        }
+    }
+
     /// A message was deleted or edited: its old text is still in the WAL.
     pub fn erased(&mut self) {
         self.due.get_or_insert_with(|| Instant::now() + DELAY);
@@ -63,8 +75,10 @@ impl Scrub {
                 self.merging = more;
                 false
             })
-        } else {
+        } else if self.checkpoints.own() {
             checkpoint(conn)
+        } else {
+            Ok(true)
         };
         match done {
             Ok(true) => self.due = None,
@@ -91,8 +105,7 @@ fn merge_step(conn: &mut Connection) -> Result<bool, StoreError> {
 /// Empties the WAL into the file; whether it could (readers may hold it).
 fn checkpoint(conn: &mut Connection) -> Result<bool, StoreError> {
     conn.busy_timeout(READERS_WAIT)?;
-    let busy: rusqlite::Result<i64> =
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0));
+    let done = wal::truncate(conn);
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    Ok(busy? == 0)
+    Ok(done?)
 }

@@ -152,6 +152,7 @@ fn start_on(t: TestDb) -> Harness {
         hub.clone(),
         Clock::default(),
         crate::media::links::Links::new(vec![1; 32]),
+        Default::default(),
     )
     .unwrap();
     Harness {

@@ -103,7 +103,7 @@ impl Write for SendMessage {
     }
 
     fn sign(sent: &mut Sent, links: &Links, now: Timestamp) {
-        attachments::sign_all([&mut sent.message], links, now);
+        messages::sign_all([&mut sent.message], links, now);
     }
 }
 
@@ -126,7 +126,7 @@ impl Write for Edit {
     }
 
     fn sign(message: &mut Message, links: &Links, now: Timestamp) {
-        attachments::sign_all([message], links, now);
+        messages::sign_all([message], links, now);
     }
 
     fn after(_: &Message) -> After {

@@ -17,14 +17,14 @@ use crate::helpers::{
 
 /// Senders posting messages until told to stop or the server goes away;
 /// the ids of every message acknowledged with a 200.
-struct Burst {
+pub struct Burst {
     acknowledged: Arc<Mutex<Vec<String>>>,
     stop: Arc<AtomicBool>,
     senders: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Burst {
-    fn start(base: &str, token: &str, channel: &str, senders: usize) -> Burst {
+    pub fn start(base: &str, token: &str, channel: &str, senders: usize) -> Burst {
         let acknowledged = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let senders = (0..senders)
@@ -67,15 +67,15 @@ impl Burst {
         }
     }
 
-    fn count(&self) -> usize {
+    pub fn count(&self) -> usize {
         self.acknowledged.lock().unwrap().len()
     }
 
-    fn acknowledged(&self) -> Vec<String> {
+    pub fn acknowledged(&self) -> Vec<String> {
         self.acknowledged.lock().unwrap().clone()
     }
 
-    async fn until(&self, count: usize) {
+    pub async fn until(&self, count: usize) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         while self.count() < count {
             assert!(
@@ -87,7 +87,7 @@ impl Burst {
         }
     }
 
-    async fn finish(self) -> Vec<String> {
+    pub async fn finish(self) -> Vec<String> {
         self.stop.store(true, Ordering::Relaxed);
         for sender in self.senders {
             sender.await.expect("sender");
@@ -96,14 +96,14 @@ impl Burst {
     }
 }
 
-fn integrity(path: &Path) -> String {
+pub fn integrity(path: &Path) -> String {
     rusqlite::Connection::open(path)
         .unwrap()
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap()
 }
 
-async fn run_command(cwd: &Path, args: &[&str], stdin: &str) -> (bool, String, String) {
+pub async fn run_command(cwd: &Path, args: &[&str], stdin: &str) -> (bool, String, String) {
     let mut command = binary(cwd);
     command
         .args(args)

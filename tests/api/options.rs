@@ -53,8 +53,9 @@ fn from_readme() -> Described {
         };
         let (names, envs) = (ticked(cells[0]), ticked(cells[1]));
         assert_eq!(names.len(), envs.len(), "{row}");
+        // A flag (`off` unless given) shows no default in --help.
         let default = match cells[2].trim() {
-            "none" => None,
+            "none" | "`off`" => None,
             ticked => Some(ticked.trim_matches('`').to_owned()),
         };
         for (name, env) in names.into_iter().zip(envs) {

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::domain::clock::Timestamp;
 use crate::domain::error::Refusal;
+use crate::domain::history::*;
 use crate::domain::messages::*;
 use crate::domain::testing::{self, TestDb, count, send, seq_of};
 

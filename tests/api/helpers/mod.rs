@@ -455,6 +455,7 @@ fn configured(mut command: Command, cwd: &Path) -> Command {
         .current_dir(cwd)
         .env_remove("AZUMA_LISTEN")
         .env_remove("AZUMA_DATABASE")
+        .env_remove("AZUMA_LITESTREAM")
         .env("RUST_LOG", "info")
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -1,0 +1,69 @@
+//! Who checkpoints the WAL into the database file: azuma itself, or
+//! Litestream, which must read every frame before it leaves the WAL (a
+//! checkpoint it did not run makes it take a whole new snapshot).
+
+use rusqlite::Connection;
+use rusqlite::config::DbConfig;
+
+/// Who moves the WAL into the database file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Checkpoints {
+    /// azuma: SQLite's automatic checkpoints, the scrub's after a delete,
+    /// and one at shutdown.
+    #[default]
+    Own,
+    /// Litestream: azuma never checkpoints, not even as it stops.
+    Litestream,
+}
+
+impl Checkpoints {
+    /// Sets up a new connection: under Litestream, SQLite checkpoints
+    /// neither after a commit that grows the WAL past 1000 pages nor as the
+    /// last connection to the file closes (which would also delete the WAL).
+    pub fn configure(self, conn: &Connection) -> rusqlite::Result<()> {
+        if self == Checkpoints::Litestream {
+            conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+            conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
+        }
+        Ok(())
+    }
+
+    /// Whether azuma checkpoints.
+    pub fn own(self) -> bool {
+        self == Checkpoints::Own
+    }
+}
+
+/// Copies the WAL into the file and empties it; whether it could (a reader
+/// may hold it, for as long as the connection's busy timeout).
+pub fn truncate(conn: &Connection) -> rusqlite::Result<bool> {
+    let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+    Ok(busy == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wal_pages_after_closing(checkpoints: Checkpoints) -> u64 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        checkpoints.configure(&conn).unwrap();
+        conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (randomblob(100000));")
+            .unwrap();
+        let autocheckpoint: i64 = conn
+            .pragma_query_value(None, "wal_autocheckpoint", |r| r.get(0))
+            .unwrap();
+        assert_eq!(autocheckpoint == 0, checkpoints == Checkpoints::Litestream);
+        drop(conn);
+        std::fs::metadata(dir.path().join("t.db-wal")).map_or(0, |m| m.len())
+    }
+
+    #[test]
+    fn under_litestream_the_last_connection_leaves_the_wal_as_it_is() {
+        assert_eq!(wal_pages_after_closing(Checkpoints::Own), 0);
+        assert!(wal_pages_after_closing(Checkpoints::Litestream) > 100_000);
+    }
+}
