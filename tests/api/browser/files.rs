@@ -231,6 +231,29 @@ async fn a_picture_a_file_and_a_sound_go_with_a_message() {
     let focused = bob.client.active_element().await.unwrap();
     assert_eq!(bob.label(&focused).await, "photo.png");
 
+    // A link that fails (as an expired one does: 403) makes the page
+    // fetch the message again, and draw it with fresh links.
+    let spoiled = bob
+        .js(
+            &format!(
+                "const img = document.querySelector('{sent} .files img');
+                window.spoiled = img;
+                img.src = img.src.replace(/sig=[^&]+/, 'sig=0');
+                return (await fetch(img.src)).status"
+            ),
+            vec![],
+        )
+        .await;
+    assert_eq!(spoiled, json!(403));
+    bob.until("the message drawn again, its picture loaded", || async {
+        let script = format!(
+            "const img = document.querySelector('{sent} .files img');
+            return !window.spoiled.isConnected && img.complete && img.naturalWidth"
+        );
+        bob.js(&script, vec![]).await == json!(640)
+    })
+    .await;
+
     // By keyboard: to the message, Tab to its picture, Enter.
     let mine = message(&ann, "from the trip").await;
     ann.js(&format!("document.querySelector('{mine}').focus()"), vec![])
