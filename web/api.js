@@ -22,6 +22,18 @@
  * @property {string} content
  * @property {string} created_at
  * @property {string | null} edited_at
+ * @property {Attachment[]} [attachments] its files (none if absent)
+ *
+ * @typedef {object} Attachment
+ * @property {string} id
+ * @property {string} name the file's name
+ * @property {string} type its media type
+ * @property {number} size in bytes
+ * @property {number | null} [width] an image's width as it shows
+ * @property {number | null} [height] an image's height as it shows
+ * @property {string} created_at
+ * @property {string} url the file, by a signed link (no token), good for a day or more
+ * @property {string | null} [thumbnail_url] an image's thumbnail (at most 800 px), by a signed link
  */
 
 /** A request the server refused (or never answered: `status` 0). */
@@ -94,21 +106,67 @@ export async function call(method, path, body, signal) {
   const data = json ? await response.json() : null;
   if (response.ok) return data;
   if (response.status === 401 && sent && sent === token) onExpired();
-  throw new ApiError(response.status, data?.message ?? 'ERROR', explain(response, data));
+  throw refusal(response.status, response.statusText, (name) => response.headers.get(name), data);
+}
+
+/**
+ * A file uploaded (`POST /attachment`), its progress told to `progress`
+ * as it is sent: XMLHttpRequest, because fetch does not tell how much of
+ * a body has gone. `abort` cancels it; `done` then rejects with an
+ * `AbortError`.
+ * @param {File} file
+ * @param {(sent: number, total: number) => void} progress
+ * @returns {{ done: Promise<Attachment>, abort: () => void }}
+ */
+export function upload(file, progress) {
+  const request = new XMLHttpRequest();
+  const sent = token;
+  /** @type {Promise<Attachment>} */
+  const done = new Promise((resolve, reject) => {
+    request.open('POST', `/attachment?name=${encodeURIComponent(file.name)}`);
+    if (sent) request.setRequestHeader('Authorization', `Bearer ${sent}`);
+    request.setRequestHeader('Content-Type', file.type || 'application/octet-stream');
+    // Every answer of the server is JSON; anything else reads as null.
+    request.responseType = 'json';
+    request.upload.addEventListener('progress', (event) => progress(event.loaded, event.total || file.size));
+    request.addEventListener('load', () => {
+      const data = request.response;
+      if (request.status >= 200 && request.status < 300 && data) return resolve(data);
+      if (request.status === 401 && sent && sent === token) onExpired();
+      reject(refusal(request.status, request.statusText, (name) => request.getResponseHeader(name), data));
+    });
+    request.addEventListener('error', () => reject(new ApiError(0, 'NETWORK', 'The server cannot be reached.')));
+    request.addEventListener('abort', () => reject(new DOMException('The upload was cancelled.', 'AbortError')));
+    request.send(file);
+  });
+  return { done, abort: () => request.abort() };
+}
+
+/**
+ * The server's refusal, with words for a person.
+ * @param {number} status
+ * @param {string} statusText
+ * @param {(name: string) => string | null} header
+ * @param {{ message?: string, detail?: string } | null} data
+ */
+function refusal(status, statusText, header, data) {
+  return new ApiError(status, data?.message ?? 'ERROR', explain(status, statusText, header, data));
 }
 
 /**
  * Words for a person, from the server's answer.
- * @param {Response} response
+ * @param {number} status
+ * @param {string} statusText
+ * @param {(name: string) => string | null} header
  * @param {{ message?: string, detail?: string } | null} data
  */
-function explain(response, data) {
-  if (response.status === 429) {
-    const wait = response.headers.get('Retry-After');
+function explain(status, statusText, header, data) {
+  if (status === 429) {
+    const wait = header('Retry-After');
     return `Too many tries; wait ${wait ?? 'a few'} seconds.`;
   }
-  if (response.status >= 500) return 'The server could not do that just now; try again.';
-  return data?.detail ?? data?.message ?? response.statusText;
+  if (status >= 500) return 'The server could not do that just now; try again.';
+  return data?.detail ?? data?.message ?? statusText;
 }
 
 /** @param {string} path */

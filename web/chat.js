@@ -57,6 +57,7 @@ export class Chat {
     this.room = new Room(find(view, '#log', HTMLElement), this.users, me, limits);
     this.composer = new Composer(
       find(view, '#composer', HTMLFormElement),
+      find(view, '#room', HTMLElement),
       find(view, '#typing', HTMLElement),
       limits,
       () => this.socket,

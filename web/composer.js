@@ -1,7 +1,9 @@
 // @ts-check
 // Writing: the message box (Enter sends, Shift+Enter breaks the line), the
-// Typing frames it sends while someone writes, and the line that says who
-// else is typing in the open channel.
+// files that go with a message (Attach, a paste, or a drop on the room;
+// uploaded at once, each conversation its own), the Typing frames it sends
+// while someone writes, and the line that says who else is typing in the
+// open channel.
 
 /** @import { Channel, Message } from './api.js' */
 /** @import { Limits } from './limits.js' */
@@ -9,7 +11,9 @@
 /** @import { Users } from './users.js' */
 
 import { ApiError, post } from './api.js';
-import { find } from './dom.js';
+import { bytes, find } from './dom.js';
+import { report } from './notice.js';
+import { Tray } from './uploads.js';
 
 /** How long an indicator stays without a new Typing frame. */
 const TYPING_SHOWN_MS = 5000;
@@ -20,13 +24,14 @@ const LATE_TYPING_MS = 1000;
 export class Composer {
   /**
    * @param {HTMLFormElement} form the message box's form
+   * @param {HTMLElement} zone where files may be dropped (the room)
    * @param {HTMLElement} line where others' typing shows
    * @param {Limits} limits
    * @param {() => Socket | undefined} socket the live connection
    * @param {Users} users
    * @param {(message: Message) => void} sent gets each sent message
    */
-  constructor(form, line, limits, socket, users, sent) {
+  constructor(form, zone, line, limits, socket, users, sent) {
     this.socket = socket;
     this.users = users;
     this.sent = sent;
@@ -42,6 +47,14 @@ export class Composer {
     this.spoke = new Map();
     /** @type {Map<string, string>} */
     this.drafts = new Map();
+    /**
+     * Each conversation's files for its next message.
+     * @type {Map<string, Tray>}
+     */
+    this.trays = new Map();
+    /** @type {Tray | null} */
+    this.tray = null;
+    this.limits = limits;
     // The server relays one Typing per user and channel every interval,
     // timed by arrival: a little more here, so that a frame delayed on
     // its way cannot make the next one arrive early and be dropped.
@@ -50,8 +63,23 @@ export class Composer {
     this.line = line;
     this.box = find(form, 'textarea', HTMLTextAreaElement);
     this.box.maxLength = limits.content;
-    this.button = find(form, 'button', HTMLButtonElement);
+    this.button = find(form, 'button[type=submit]', HTMLButtonElement);
+    this.attachButton = find(form, '#attach', HTMLButtonElement);
+    this.picker = find(form, 'input[type=file]', HTMLInputElement);
     this.error = find(form, '.error', HTMLElement);
+    this.attachButton.addEventListener('click', () => this.picker.click());
+    this.picker.addEventListener('change', () => {
+      this.attach([...(this.picker.files ?? [])]);
+      // The same file may be chosen again.
+      this.picker.value = '';
+    });
+    this.box.addEventListener('paste', (event) => {
+      const files = [...(event.clipboardData?.files ?? [])];
+      if (!files.length) return;
+      event.preventDefault();
+      this.attach(files);
+    });
+    this.dropping(zone);
     this.form.addEventListener('submit', (event) => {
       event.preventDefault();
       this.send();
@@ -75,12 +103,16 @@ export class Composer {
     if (this.channel) this.drafts.set(this.channel.id, this.box.value);
     this.box.value = (channel && this.drafts.get(channel.id)) ?? '';
     this.channel = channel;
+    this.tray?.list.remove();
+    this.tray = channel ? this.trayOf(channel.id) : null;
+    if (this.tray) this.form.prepend(this.tray.list);
     this.lastTyping = 0;
     if (this.typingLater) clearTimeout(this.typingLater);
     this.typingLater = null;
     this.error.textContent = '';
     this.box.disabled = !channel;
     this.button.disabled = !channel;
+    this.attachButton.disabled = !channel;
     this.box.placeholder = channel ? `Message ${title}` : 'Message';
     for (const timer of this.typists.values()) clearTimeout(timer);
     this.typists.clear();
@@ -103,17 +135,111 @@ export class Composer {
   async send() {
     const content = this.box.value;
     const channel = this.channel;
-    if (!channel || !content.trim()) return;
+    const tray = this.tray;
+    if (!channel || !tray) return;
+    if (tray.busy) {
+      this.error.textContent = 'Wait for the files to finish uploading (or cancel them), then send.';
+      return;
+    }
+    const files = tray.ready();
+    if (!content.trim() && !files.length) return;
+    /** @type {{ channel: string, content: string, attachments?: string[] }} */
+    const body = { channel: channel.id, content: content.trim() ? content : '' };
+    if (files.length) body.attachments = files.map((pending) => pending.attachment?.id ?? '');
+    for (const pending of files) pending.sending = true;
     this.box.value = '';
     this.error.textContent = '';
     try {
-      this.sent(await post('/message/send', { channel: channel.id, content }));
+      this.sent(await post('/message/send', body));
+      tray.settle(files, true);
     } catch (failure) {
-      // Nothing is lost: the text goes back in the box.
+      // Nothing is lost: the text goes back in the box, the files stay.
+      tray.settle(files, false);
       if (!this.box.value) this.box.value = content;
       if (!(failure instanceof ApiError)) throw failure;
       this.error.textContent = failure.message;
     }
+  }
+
+  /**
+   * The files of conversation `id`'s next message.
+   * @param {string} id
+   */
+  trayOf(id) {
+    let tray = this.trays.get(id);
+    if (!tray) {
+      tray = new Tray(
+        (failure, file) => this.failed(failure, file),
+        () => this.box.focus(),
+      );
+      this.trays.set(id, tray);
+    }
+    return tray;
+  }
+
+  /**
+   * Files to go with the next message: uploaded now, unless over the
+   * server's limits, which are said at once, before anything is sent.
+   * @param {File[]} files
+   */
+  attach(files) {
+    const tray = this.tray;
+    if (!tray || !files.length) return;
+    /** @type {string[]} */
+    const refused = [];
+    for (const file of files) {
+      if (tray.count >= this.limits.attachments) {
+        refused.push(`At most ${this.limits.attachments} files go with one message.`);
+        break;
+      }
+      if (file.size > this.limits.upload) {
+        refused.push(`${file.name} is ${bytes(file.size)}: files are limited to ${bytes(this.limits.upload)}.`);
+        continue;
+      }
+      tray.add(file);
+    }
+    this.error.textContent = refused.join(' ');
+  }
+
+  /**
+   * An upload failed: the server's words by the message box; anything
+   * else is no refusal, and goes to the notice.
+   * @param {unknown} failure
+   * @param {File} file
+   */
+  failed(failure, file) {
+    if (!(failure instanceof ApiError)) return report(failure);
+    this.error.textContent = `${file.name} was not uploaded: ${failure.message}`;
+  }
+
+  /**
+   * Files dropped on `zone` go with the next message; dropped anywhere
+   * else on the page, they do nothing (the browser would leave the page
+   * to show them).
+   * @param {HTMLElement} zone
+   */
+  dropping(zone) {
+    /** @param {DragEvent} event */
+    const files = (event) => event.dataTransfer?.types.includes('Files') ?? false;
+    /** @param {DragEvent} event */
+    const here = (event) => Boolean(this.tray) && !this.form.hidden && event.target instanceof Node && zone.contains(event.target);
+    document.addEventListener('dragover', (event) => {
+      if (!files(event) || !event.dataTransfer) return;
+      event.preventDefault();
+      const over = here(event);
+      event.dataTransfer.dropEffect = over ? 'copy' : 'none';
+      zone.classList.toggle('dropping', over);
+    });
+    document.addEventListener('dragleave', (event) => {
+      // Out of the window.
+      if (event.relatedTarget === null) zone.classList.remove('dropping');
+    });
+    document.addEventListener('drop', (event) => {
+      if (!files(event)) return;
+      event.preventDefault();
+      zone.classList.remove('dropping');
+      if (here(event)) this.attach([...(event.dataTransfer?.files ?? [])]);
+    });
   }
 
   /**

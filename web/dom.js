@@ -118,3 +118,21 @@ export function disclosure(toggle, panel, opened) {
   });
   return show;
 }
+
+/**
+ * A size in bytes as people read it: "512 bytes", "12.3 KB", "4.5 MB"
+ * (of 1024, as browsers' download lists count).
+ * @param {number} bytes
+ */
+export function bytes(bytes) {
+  if (bytes < 1024) return `${bytes} ${bytes === 1 ? 'byte' : 'bytes'}`;
+  const units = ['KB', 'MB', 'GB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  const shown = value < 10 ? value.toFixed(1).replace(/\.0$/, '') : String(Math.round(value));
+  return `${shown} ${units[unit]}`;
+}

@@ -17,6 +17,8 @@ import { get } from './api.js';
  * @property {number} userName most characters in a user's name (and so in a search for people)
  * @property {number} direct most other people in one direct conversation
  * @property {number} members most members named when a private channel is made
+ * @property {number} upload most bytes in one uploaded file (the server's `--max-upload-mib`)
+ * @property {number} attachments most files in one message
  */
 
 /** @type {Promise<Limits> | null} */
@@ -59,6 +61,11 @@ function read(doc) {
     userName: stated(parameter('/user', 'q')?.maxLength, 'the maxLength of GET /user q'),
     direct: stated(schemas?.NewDirect?.properties?.users?.maxItems, 'NewDirect users maxItems'),
     members: stated(schemas?.NewChannel?.properties?.members?.maxItems, 'NewChannel members maxItems'),
+    upload: stated(
+      doc?.paths?.['/attachment']?.post?.requestBody?.['x-azuma-max-bytes'],
+      'x-azuma-max-bytes of POST /attachment',
+    ),
+    attachments: stated(schemas?.NewMessage?.properties?.attachments?.maxItems, 'NewMessage attachments maxItems'),
   };
 }
 

@@ -1,12 +1,13 @@
 // @ts-check
-// One message in the log: author, time, text (as text), the "edited" mark,
-// and its actions (Edit, Delete, for whoever may use them) behind one "…"
+// One message in the log: author, time, text (as text), its files, the
+// "edited" mark, and its actions (Edit, Delete, for whoever may use them) behind one "…"
 // menu button.
 
 /** @import { Message } from './api.js' */
 
 import { ApiError, call } from './api.js';
 import { clock, confirming, find, fullDate, h } from './dom.js';
+import { files } from './files.js';
 import { menu } from './menu.js';
 
 /**
@@ -19,6 +20,7 @@ import { menu } from './menu.js';
  * @property {(id: string) => string} names names a user
  * @property {(message: Message) => void} saved takes an edited message
  * @property {(id: string) => void} deleted takes a deleted message's id
+ * @property {() => void} stale a link of its files failed to load (expired, perhaps)
  */
 
 /**
@@ -43,12 +45,13 @@ export function render(message, may) {
       h('time', { datetime: message.created_at, title: fullDate(message.created_at) }, clock(message.created_at)),
     ),
     h('p', { className: 'content' }, message.content),
+    message.attachments?.length ? files(message.attachments, may.stale) : null,
     message.edited_at ? h('p', { className: 'edited', title: fullDate(message.edited_at) }, 'edited') : null,
     actions,
   );
-  // The menu's button is reached through its message (arrow keys in the
-  // log, then Tab), not as a Tab stop of its own between the log and the
-  // message box.
+  // The menu's button (and the files' links and players) are reached
+  // through their message (arrow keys in the log, then Tab), not as Tab
+  // stops of their own between the log and the message box.
   /** @type {import('./menu.js').Entry[]} */
   const entries = [];
   if (may.edit) {
@@ -72,8 +75,9 @@ export function render(message, may) {
  * @param {number} tabIndex
  */
 function roving(element, tabIndex) {
-  const button = element.querySelector('.actions [aria-haspopup]');
-  if (button instanceof HTMLElement) button.tabIndex = tabIndex;
+  for (const control of element.querySelectorAll('.files a, .files audio, .files video, .actions [aria-haspopup]')) {
+    if (control instanceof HTMLElement) control.tabIndex = tabIndex;
+  }
 }
 
 /**

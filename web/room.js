@@ -7,13 +7,15 @@
 /** @import { Limits } from './limits.js' */
 /** @import { Users } from './users.js' */
 
-import { get, post } from './api.js';
+import { ApiError, get, post } from './api.js';
 import { render } from './message.js';
 import { report } from './notice.js';
 
 const PAGE = 50;
 /** How close to an end of the log counts as there, in pixels. */
 const NEAR = 48;
+/** How often a message is fetched again for fresh links, at most. */
+const REFRESH_MS = 60 * 60 * 1000;
 
 export class Room {
   /**
@@ -42,6 +44,11 @@ export class Room {
     this.loading = false;
     /** @type {string | null} */
     this.marked = null;
+    /**
+     * When each message was last fetched again for fresh links.
+     * @type {Map<string, number>}
+     */
+    this.refreshed = new Map();
     this.close();
     this.log.addEventListener('scroll', () => this.scrolled(), { passive: true });
     this.log.addEventListener('keydown', (event) => this.key(event));
@@ -171,7 +178,27 @@ export class Room {
       names: (id) => this.users.name(id),
       saved: (updated) => this.update(updated),
       deleted: (id) => this.removed(id),
+      stale: () => this.refresh(message.id),
     });
+  }
+
+  /**
+   * A link of message `id`'s files failed to load: its signed links may
+   * have expired (403), so the message is fetched again for fresh ones,
+   * once (an hour) per message, and redrawn.
+   * @param {string} id
+   */
+  async refresh(id) {
+    const last = this.refreshed.get(id);
+    if (last !== undefined && Date.now() - last < REFRESH_MS) return;
+    this.refreshed.set(id, Date.now());
+    try {
+      this.update(await get(`/message/${id}`));
+    } catch (failure) {
+      // Deleted meanwhile: its MessageDeleted takes it away.
+      if (failure instanceof ApiError && failure.status === 404) return;
+      report(failure);
+    }
   }
 
   /** The log shown, or not (search results in its place). */
@@ -337,7 +364,8 @@ export class Room {
     /** @type {Record<string, number>} */
     const moves = { ArrowUp: -1, ArrowDown: 1, Home: -Infinity, End: Infinity };
     const target = event.target;
-    if (!(event.key in moves) || !(target instanceof Element) || target.closest('form')) return;
+    // A form and a player keep their own keys.
+    if (!(event.key in moves) || !(target instanceof Element) || target.closest('form, audio, video')) return;
     /** @type {HTMLElement[]} */
     const all = [...this.log.querySelectorAll('.msg')].filter((element) => element instanceof HTMLElement);
     if (!all.length) return;

@@ -124,6 +124,9 @@ export class Search {
           h('time', { datetime: message.created_at }, clock(message.created_at)),
         ),
         h('span', { className: 'content' }, message.content),
+        message.attachments?.length
+          ? h('span', { className: 'result-files' }, message.attachments.map((file) => file.name).join(', '))
+          : null,
       ),
     );
   }

@@ -62,7 +62,7 @@ use route::Routes;
 pub fn api(app: &App, cors_origins: &[String], local_only: bool) -> BoxedFilter<(Response,)> {
     let routes = Routes::new(document);
     let api = resources(index::routes(app, &routes), app, &routes)
-        .or(openapi::routes(document, &routes))
+        .or(openapi::routes(document, app.max_upload, &routes))
         .unify()
         .recover(error::recover)
         .unify();

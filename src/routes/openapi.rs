@@ -43,10 +43,18 @@ pub fn document(parts: Vec<utoipa::openapi::OpenApi>) -> utoipa::openapi::OpenAp
     doc
 }
 
-/// The document, as served.
-fn served(doc: &utoipa::openapi::OpenApi) -> String {
+/// The document, as served: with this server's upload limit
+/// (`--max-upload-mib`, a setting, not a constant of the code) stated on
+/// `POST /attachment`'s body as `x-azuma-max-bytes`, where clients read it.
+fn served(doc: &utoipa::openapi::OpenApi, max_upload: u64) -> String {
     let mut doc = serde_json::to_value(doc).unwrap_or_default();
     camel_case_links(&mut doc);
+    if let Some(body) = doc
+        .pointer_mut("/paths/~1attachment/post/requestBody")
+        .and_then(|b| b.as_object_mut())
+    {
+        body.insert("x-azuma-max-bytes".into(), max_upload.into());
+    }
     doc.to_string()
 }
 
@@ -95,9 +103,13 @@ fn serve(json: &Bytes) -> Response {
 
 /// `GET /openapi.json`, built and serialised on the first request (a start
 /// need not wait for it), then served from memory.
-pub fn routes(document: fn() -> utoipa::openapi::OpenApi, r: &Routes) -> BoxedFilter<(Response,)> {
+pub fn routes(
+    document: fn() -> utoipa::openapi::OpenApi,
+    max_upload: u64,
+    r: &Routes,
+) -> BoxedFilter<(Response,)> {
     let json: Arc<OnceLock<Bytes>> = Arc::default();
     r.route::<__path_serve>()
-        .map(move || serve(json.get_or_init(|| Bytes::from(served(&document())))))
+        .map(move || serve(json.get_or_init(|| Bytes::from(served(&document(), max_upload)))))
         .boxed()
 }

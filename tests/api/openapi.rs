@@ -322,9 +322,24 @@ async fn the_document_states_the_limits_the_web_client_reads() {
             100,
         ),
         ("typing interval", &typing["x-azuma-interval-ms"], 3000),
+        (
+            "upload limit",
+            &doc["paths"]["/attachment"]["post"]["requestBody"]["x-azuma-max-bytes"],
+            25 << 20,
+        ),
     ] {
         assert_eq!(value, &json!(expected), "{what}");
     }
+    server.stop().await;
+}
+
+/// The upload limit is a setting: the document states this server's.
+#[tokio::test]
+async fn the_document_states_this_servers_upload_limit() {
+    let server = TestServer::start_with(|c| c.max_upload_mib = 3).await;
+    let doc = document(&server).await;
+    let stated = &doc["paths"]["/attachment"]["post"]["requestBody"]["x-azuma-max-bytes"];
+    assert_eq!(stated, &json!(3 << 20));
     server.stop().await;
 }
 

@@ -214,7 +214,7 @@ async fn unread_counts_and_presence_stay_live() {
 }
 
 /// Ann and Bob, each signed up in a browser of their own.
-async fn ann_and_bob(test: &str, server: &TestServer) -> Option<(Browser, Browser)> {
+pub async fn ann_and_bob(test: &str, server: &TestServer) -> Option<(Browser, Browser)> {
     let ann = Browser::open(test, &server.base, 1200).await?;
     let bob = Browser::open(test, &server.base, 1200).await?;
     ann.register("ann").await;

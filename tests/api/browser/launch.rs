@@ -89,7 +89,12 @@ impl Browser {
         if dark {
             args.push("--force-dark-mode".into());
         }
-        let mut options = json!({"binary": CHROMIUM, "args": args});
+        // Downloads land in the profile, and go with it.
+        let downloads = profile.path().join("downloads");
+        let mut options = json!({"binary": CHROMIUM, "args": args, "prefs": {
+            "download.default_directory": downloads,
+            "download.prompt_for_download": false,
+        }});
         // A desktop window is at least 500 pixels wide: narrower is a
         // phone's screen, emulated.
         if width < 500 {
@@ -115,7 +120,7 @@ impl Browser {
             client,
             base: base.to_owned(),
             driver,
-            _profile: profile,
+            profile,
         })
     }
 }

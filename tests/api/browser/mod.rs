@@ -7,6 +7,7 @@
 //! `AZUMA_BROWSER_TESTS=required` (as `.ci/run` sets) they fail instead.
 
 mod chat;
+mod files;
 mod launch;
 mod look;
 mod notice;
@@ -32,7 +33,7 @@ pub struct Browser {
     pub client: Client,
     pub base: String,
     driver: Child,
-    _profile: tempfile::TempDir,
+    profile: tempfile::TempDir,
 }
 
 impl Drop for Browser {
@@ -46,6 +47,11 @@ impl Drop for Browser {
 }
 
 impl Browser {
+    /// Where the browser saves what it downloads.
+    pub fn downloads(&self) -> std::path::PathBuf {
+        self.profile.path().join("downloads")
+    }
+
     pub async fn goto(&self, path: &str) {
         let url = format!("{}{path}", self.base);
         self.client.goto(&url).await.expect("navigate");
