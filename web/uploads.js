@@ -117,9 +117,4 @@ export class Tray {
       if (gone) this.remove(pending);
     }
   }
-
-  /** Cancels every upload and empties the list. */
-  clear() {
-    for (const pending of [...this.pending]) this.remove(pending);
-  }
 }

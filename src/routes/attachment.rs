@@ -173,7 +173,9 @@ pub(super) async fn file(
     range: Option<HeaderValue>,
     if_none_match: Option<HeaderValue>,
 ) -> Result<Response, Rejection> {
-    fetch(app, id, Variant::File, session, link, range, if_none_match).await
+    Ok(fetch(app, id, Variant::File, session, link, range, if_none_match)
+        .await
+        .unwrap_or_else(|e| refused(&e)))
 }
 
 /// An image's thumbnail (its longest side at most 800 px), to whoever
@@ -195,7 +197,16 @@ pub(super) async fn thumbnail(
     range: Option<HeaderValue>,
     if_none_match: Option<HeaderValue>,
 ) -> Result<Response, Rejection> {
-    fetch(app, id, Variant::Thumbnail, session, link, range, if_none_match).await
+    Ok(fetch(app, id, Variant::Thumbnail, session, link, range, if_none_match)
+        .await
+        .unwrap_or_else(|e| refused(&e)))
+}
+
+/// A refusal about an attachment, sandboxed like the file would have been.
+fn refused(error: &ApiError) -> Response {
+    let mut response = error.to_response();
+    serve::sandbox(response.headers_mut());
+    response
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -207,23 +218,22 @@ async fn fetch(
     link: LinkQuery,
     range: Option<HeaderValue>,
     if_none_match: Option<HeaderValue>,
-) -> Result<Response, Rejection> {
+) -> Result<Response, ApiError> {
     // A link's query, if there is one, is checked whatever else comes
     // with it: a bad link is refused, never quietly ignored.
     let viewer = match (session, link.exp.is_some() || link.sig.is_some()) {
         (Some(session), false) => Some(session.user_id),
-        (None, false) => return Err(ApiError::Unauthorized.into()),
+        (None, false) => return Err(ApiError::Unauthorized),
         (_, true) => {
             let (Some(exp), Some(sig)) = (link.exp, link.sig) else {
-                return Err(ApiError::Forbidden("a link needs both exp and sig".into()).into());
+                return Err(ApiError::Forbidden("a link needs both exp and sig".into()));
             };
             let now = app.clock.now().0 / 1_000_000;
             let expires = exp.parse::<i64>().unwrap_or(0);
             if !app.links.check(&id, variant, expires, &sig, now) {
                 return Err(ApiError::Forbidden(
                     "the link has expired or is not signed right: fetch its message again".into(),
-                )
-                .into());
+                ));
             }
             None
         }
@@ -258,5 +268,5 @@ async fn fetch(
         return Ok(response);
     }
     let size = u64::try_from(size).unwrap_or(0);
-    Ok(serve::respond(&app, &stored, number, size, &etag, range.as_ref())?)
+    serve::respond(&app, &stored, number, size, &etag, range.as_ref())
 }

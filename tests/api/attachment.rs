@@ -281,6 +281,12 @@ async fn a_signed_link_works_without_a_token_until_it_expires() {
     ] {
         let reply = Reply::from(server.client.get(server.url(&bad)).send().await.unwrap()).await;
         reply.assert_error(403, "FORBIDDEN");
+        // A refusal is sandboxed as the file would have been.
+        assert_eq!(reply.headers["x-content-type-options"], "nosniff");
+        assert_eq!(
+            reply.headers["content-security-policy"],
+            "sandbox; default-src 'none'"
+        );
         // A bad link is refused even beside a good token.
         let with_token = server
             .client

@@ -51,9 +51,11 @@ impl Modify for Shared {
 /// Adds to `operation` (one that `writes` to the database, or not) each
 /// shared error it can answer, unless it says more about it itself.
 fn add_errors(operation: &mut Operation, writes: bool) {
+    // Public: no requirement but the empty one. A route that takes a token
+    // or something else (a signed link) still answers 401 to neither.
     let public = operation.security.as_ref().is_some_and(|all| {
         all.iter()
-            .any(|r| serde_json::to_value(r).is_ok_and(|v| v == serde_json::json!({})))
+            .all(|r| serde_json::to_value(r).is_ok_and(|v| v == serde_json::json!({})))
     });
     let body = operation.request_body.is_some();
     let parameters = operation.parameters.as_ref().is_some_and(|p| !p.is_empty());

@@ -309,6 +309,73 @@ async fn pasted_and_dropped_files_are_attached() {
     assert_eq!(names, json!([["", ["pasted.txt", "dropped.txt"]]]));
 }
 
+/// A video Ann's browser records (a canvas, through MediaRecorder) and
+/// pastes plays in Bob's; and no address on either page, of a picture, a
+/// player or a link, carries the session's token.
+#[tokio::test]
+async fn a_video_plays_and_no_address_holds_a_token() {
+    let server = TestServer::start().await;
+    let Some((ann, bob)) = ann_and_bob("files_video", &server).await else {
+        return;
+    };
+    album(&server, &ann, &bob).await;
+    let record = "const canvas = document.createElement('canvas');
+        canvas.width = 160; canvas.height = 120;
+        const paint = canvas.getContext('2d');
+        let frame = 0;
+        const drawing = setInterval(() => {
+            paint.fillStyle = `hsl(${(frame += 20) % 360} 80% 50%)`;
+            paint.fillRect(0, 0, 160, 120);
+        }, 40);
+        const recorder = new MediaRecorder(canvas.captureStream(25), { mimeType: 'video/webm;codecs=vp8' });
+        const parts = [];
+        recorder.ondataavailable = (event) => parts.push(event.data);
+        const stopped = new Promise((done) => { recorder.onstop = done; });
+        recorder.start();
+        await new Promise((done) => setTimeout(done, 1200));
+        recorder.stop();
+        await stopped;
+        clearInterval(drawing);
+        const data = new DataTransfer();
+        data.items.add(new File(parts, 'clip.webm', { type: 'video/webm' }));
+        document.querySelector('#message').dispatchEvent(
+            new ClipboardEvent('paste', { bubbles: true, cancelable: true, clipboardData: data }));
+        return parts.reduce((size, part) => size + part.size, 0)";
+    let size = ann.js(record, vec![]).await;
+    assert!(size.as_u64().is_some_and(|n| n > 0), "recorded {size}");
+    ready(&ann, 1).await;
+    ann.fill("Message", "a clip").await;
+    ann.click("Send").await;
+
+    bob.wait_for_text("a clip").await;
+    let sent = message(&bob, "a clip").await;
+    let video = format!(
+        "const v = document.querySelector('{sent} video');
+        return v && [v.controls, v.getAttribute('aria-label'), v.readyState >= 1 && v.videoWidth]"
+    );
+    bob.until("the video's metadata", || async {
+        bob.js(&video, vec![]).await == json!([true, "clip.webm", 160])
+    })
+    .await;
+    let play = format!(
+        "const v = document.querySelector('{sent} video');
+        v.muted = true;
+        await v.play();
+        await new Promise((done) => setTimeout(done, 400));
+        return v.currentTime > 0"
+    );
+    assert_eq!(bob.js(&play, vec![]).await, json!(true), "the video plays");
+
+    let addresses = "const token = localStorage.getItem('azuma.token');
+        const found = [...document.querySelectorAll('img, video, audio, source, a')]
+            .map(e => e.src || e.href || '').filter(a => a.includes('/attachment/'));
+        return [token.length > 0, found.length > 0, found.filter(a => a.includes(token))]";
+    for side in [&ann, &bob] {
+        let found = side.js(addresses, vec![]).await;
+        assert_eq!(found, json!([true, true, []]));
+    }
+}
+
 /// ChromeDriver's network conditions: uploads at `bytes_per_second`, or
 /// (None) as fast as they go.
 #[derive(Debug)]
