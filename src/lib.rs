@@ -114,19 +114,21 @@ impl Server {
                 e.to_string(),
             ))
         };
-        let (db, writer_conn, reaches, key) = tokio::task::spawn_blocking(move || {
-            let db = domain::db::Db::open(&path, sync, max_bytes, checkpoints)?;
-            let writer_conn = db.dedicated()?;
-            let failed = |e: domain::error::StoreError| {
-                OpenError::Failed(path.clone(), domain::error::chain(&e))
-            };
-            let reaches = domain::channels::audiences(&writer_conn).map_err(failed)?;
-            let key = domain::attachments::link_key(&writer_conn).map_err(failed)?;
-            Ok((db, writer_conn, reaches, key))
-        })
-        .await
-        .map_err(|e| failed(&e))?
-        .map_err(StartError::Database)?;
+        let (db, writer_conn, checkpoint_conn, reaches, key) =
+            tokio::task::spawn_blocking(move || {
+                let db = domain::db::Db::open(&path, sync, max_bytes, checkpoints)?;
+                let writer_conn = db.dedicated()?;
+                let checkpoint_conn = checkpoints.own().then(|| db.dedicated()).transpose()?;
+                let failed = |e: domain::error::StoreError| {
+                    OpenError::Failed(path.clone(), domain::error::chain(&e))
+                };
+                let reaches = domain::channels::audiences(&writer_conn).map_err(failed)?;
+                let key = domain::attachments::link_key(&writer_conn).map_err(failed)?;
+                Ok((db, writer_conn, checkpoint_conn, reaches, key))
+            })
+            .await
+            .map_err(|e| failed(&e))?
+            .map_err(StartError::Database)?;
         let hub = Arc::new(realtime::hub::Hub::new(realtime::audience::Reaches::new(
             reaches,
         )));
@@ -137,6 +139,7 @@ impl Server {
             config.clock.clone(),
             links.clone(),
             checkpoints,
+            checkpoint_conn,
         )
         .map_err(|e| failed(&e))?;
         let connections = Arc::new(realtime::connections::Connections::default());

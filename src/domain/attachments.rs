@@ -14,7 +14,7 @@ use super::error::{Refusal, StoreError};
 use crate::media::links::{Links, Variant};
 
 /// The bytes of one stored chunk.
-pub const CHUNK: usize = 256 * 1024;
+pub const CHUNK: usize = 128 * 1024;
 
 /// The most attachments one message carries.
 pub const MAX_PER_MESSAGE: usize = 10;

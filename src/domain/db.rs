@@ -247,6 +247,9 @@ fn configure(
 ) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     checkpoints.configure(conn)?;
+    // Not in a commit: the writer's checkpoint thread does it, where no
+    // write waits for it.
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     if max_bytes > 0 {
         let page: i64 = conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
         let pages = max_bytes / u64::try_from(page).unwrap_or(4096).max(1);

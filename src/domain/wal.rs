@@ -8,8 +8,8 @@ use rusqlite::config::DbConfig;
 /// Who moves the WAL into the database file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Checkpoints {
-    /// azuma: SQLite's automatic checkpoints, the scrub's after a delete,
-    /// and one at shutdown.
+    /// azuma: the writer's checkpoint thread as writes come in, the
+    /// scrub's after a delete, and one at shutdown.
     #[default]
     Own,
     /// Litestream: azuma never checkpoints, not even as it stops.
@@ -17,9 +17,10 @@ pub enum Checkpoints {
 }
 
 impl Checkpoints {
-    /// Sets up a new connection: under Litestream, SQLite checkpoints
-    /// neither after a commit that grows the WAL past 1000 pages nor as the
-    /// last connection to the file closes (which would also delete the WAL).
+    /// Sets up a new connection: under Litestream, SQLite does not
+    /// checkpoint as the last connection to the file closes (which would
+    /// also delete the WAL), nor after a commit that grows the WAL past 1000
+    /// pages (which the server's connections never do anyway).
     pub fn configure(self, conn: &Connection) -> rusqlite::Result<()> {
         if self == Checkpoints::Litestream {
             conn.pragma_update(None, "wal_autocheckpoint", 0)?;

@@ -21,6 +21,8 @@ pub trait Job: Send {
     /// Whether it may touch messages stored before it in its batch (which
     /// must then be indexed first): anything but a send.
     fn touches_messages(&self) -> bool;
+    /// Whether it is heavy (megabytes to write), so that a batch takes one.
+    fn heavy(&self) -> bool;
     /// Appends the events it publishes after the commit.
     fn events<'a>(&'a self, events: &mut Vec<Event<'a>>);
     /// What else it asks of the writer, once committed.
@@ -84,6 +86,10 @@ impl<W: Write> Job for Pending<W> {
 
     fn touches_messages(&self) -> bool {
         !W::ONLY_ADDS_MESSAGES
+    }
+
+    fn heavy(&self) -> bool {
+        W::HEAVY
     }
 
     fn events<'a>(&'a self, events: &mut Vec<Event<'a>>) {

@@ -8,14 +8,17 @@
 //! purges deleted channels a little at a time (`purge`).
 
 pub mod channels;
+mod checkpoint;
 mod job;
 mod purge;
 mod scrub;
 pub mod writes;
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::mpsc;
 
+use checkpoint::Checkpointer;
 use job::{Job, Pending};
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::oneshot;
@@ -38,19 +41,33 @@ pub struct Writer {
 
 impl Writer {
     /// Starts the writer thread on its own connection; after deletes it
-    /// checkpoints if `checkpoints` says it is azuma's to do.
+    /// checkpoints if `checkpoints` says it is azuma's to do, and then
+    /// `checkpoint`, a connection of its own, checkpoints as writes come
+    /// in ([`checkpoint`]).
     pub fn start(
         conn: Connection,
         hub: Arc<Hub>,
         clock: Clock,
         links: Links,
         checkpoints: Checkpoints,
+        checkpoint: Option<Connection>,
     ) -> std::io::Result<Writer> {
         let (jobs, queue) = mpsc::channel();
         let scrub = scrub::Scrub::new(checkpoints);
+        let checkpointer = checkpoint.map(Checkpointer::start).transpose()?;
         std::thread::Builder::new()
             .name("azuma-writer".into())
-            .spawn(move || run(conn, &queue, &hub, &clock, &links, scrub))?;
+            .spawn(move || {
+                run(
+                    conn,
+                    &queue,
+                    &hub,
+                    &clock,
+                    &links,
+                    scrub,
+                    checkpointer.as_ref(),
+                );
+            })?;
         Ok(Writer { jobs })
     }
 
@@ -73,24 +90,47 @@ fn run(
     clock: &Clock,
     links: &Links,
     mut scrub: scrub::Scrub,
+    checkpointer: Option<&Checkpointer>,
 ) {
+    let wrote = || {
+        if let Some(checkpointer) = checkpointer {
+            checkpointer.wrote();
+        }
+    };
     let mut purge = purge::Purge::start(&conn);
     let wait = |purge: &purge::Purge, scrub: &scrub::Scrub| match (purge.wait(), scrub.wait()) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
-    while let Some(first) = purge::next(queue, wait(&purge, &scrub)) {
+    // Heavy writes (an upload's chunks) held for later batches.
+    let mut held = VecDeque::new();
+    loop {
+        let first = match held.pop_front() {
+            Some(job) => Some(job),
+            None => match purge::next(queue, wait(&purge, &scrub)) {
+                Some(first) => first,
+                None => break,
+            },
+        };
         let Some(first) = first else {
             if purge.step(&mut conn) {
                 scrub.purged();
             }
             scrub.step(&mut conn);
+            wrote();
             continue;
         };
+        let mut heavy = first.heavy();
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
             match queue.try_recv() {
-                Ok(job) => jobs.push(job),
+                // One heavy write a batch: what waits behind it is at most
+                // one chunk, however many uploads are under way.
+                Ok(job) if job.heavy() && heavy => held.push_back(job),
+                Ok(job) => {
+                    heavy |= job.heavy();
+                    jobs.push(job);
+                }
                 Err(_) => break,
             }
         }
@@ -114,6 +154,7 @@ fn run(
             scrub.purged();
         }
         scrub.step(&mut conn);
+        wrote();
     }
 }
 

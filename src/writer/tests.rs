@@ -153,6 +153,7 @@ fn start_on(t: TestDb) -> Harness {
         Clock::default(),
         crate::media::links::Links::new(vec![1; 32]),
         Default::default(),
+        None,
     )
     .unwrap();
     Harness {

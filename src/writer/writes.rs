@@ -26,6 +26,10 @@ pub trait Write: Send + 'static {
     /// must then be indexed for search first.
     const ONLY_ADDS_MESSAGES: bool = false;
 
+    /// Whether it writes a lot (an upload's chunk): a batch takes at most
+    /// one such, and the writes queued behind it go first.
+    const HEAVY: bool = false;
+
     /// Stores it on `conn`, inside the batch's transaction; a
     /// `Refusal::Store` fails the whole batch.
     fn apply(self, conn: &Connection, now: Timestamp) -> Result<Self::Output, Refusal>;
@@ -196,5 +200,33 @@ fn marker_event(m: &Marker) -> Event<'_> {
         user: m.user,
         channel: m.channel,
         message: m.message,
+    }
+}
+
+/// Stores chunk `n` of `variant` (0 the file, 1 its thumbnail) of the
+/// upload at `seq`. Through the writer, not the pool: a send then waits
+/// behind at most a chunk or two in the queue, where competing for the
+/// write lock it waited in SQLite's busy handler, whose sleeps grow to
+/// 100 ms while four uploads kept taking the lock.
+pub struct StoreChunk {
+    pub seq: i64,
+    pub variant: i64,
+    pub n: i64,
+    pub data: Vec<u8>,
+}
+
+impl Write for StoreChunk {
+    type Output = ();
+    const ONLY_ADDS_MESSAGES: bool = true;
+    const HEAVY: bool = true;
+
+    fn apply(self, conn: &Connection, _now: Timestamp) -> Result<(), Refusal> {
+        Ok(attachments::store_chunk(
+            conn,
+            self.seq,
+            self.variant,
+            self.n,
+            &self.data,
+        )?)
     }
 }

@@ -1,5 +1,5 @@
-//! Storing an upload as it streams in: a chunk at a time, each in its own
-//! short transaction (messages keep flowing meanwhile), a JPEG's metadata
+//! Storing an upload as it streams in: a chunk at a time, each queued to
+//! the writer like a send (messages keep flowing meanwhile), a JPEG's metadata
 //! taken out on the way, then, for an image, its thumbnail made on a
 //! blocking thread, a few at a time.
 
@@ -13,6 +13,7 @@ use crate::http::body::BodyTimeout;
 use crate::http::error::ApiError;
 use crate::media::jpeg::Stripper;
 use crate::media::thumbnail::{self, Kind};
+use crate::writer::writes::StoreChunk;
 
 /// Stores `body`, of media type `mime`, as the attachment begun at `seq`:
 /// the attachment, complete (its links not signed yet).
@@ -66,11 +67,16 @@ where
         .await?)
 }
 
-/// Stores chunk `n` of `variant`: its length.
-async fn write(app: &App, seq: i64, variant: i64, n: i64, chunk: Vec<u8>) -> Result<i64, StoreError> {
-    let len = chunk.len() as i64;
-    app.db
-        .run(move |conn| attachments::store_chunk(conn, seq, variant, n, &chunk))
+/// Stores chunk `n` of `variant`, through the writer: its length.
+async fn write(app: &App, seq: i64, variant: i64, n: i64, data: Vec<u8>) -> Result<i64, ApiError> {
+    let len = data.len() as i64;
+    app.writer
+        .submit(StoreChunk {
+            seq,
+            variant,
+            n,
+            data,
+        })
         .await?;
     Ok(len)
 }
