@@ -13,6 +13,10 @@ use tracing_subscriber::fmt::MakeWriter;
 
 use crate::sync::lock;
 
+mod line;
+
+pub use line::{Clock, Fields};
+
 /// How long a line may wait in the buffer.
 const PERIOD: Duration = Duration::from_millis(20);
 /// Past this many bytes waiting, the thread is woken at once; past four
