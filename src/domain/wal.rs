@@ -8,8 +8,8 @@ use rusqlite::config::DbConfig;
 /// Who moves the WAL into the database file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Checkpoints {
-    /// azuma: the writer's checkpoint thread as writes come in, the
-    /// scrub's after a delete, and one at shutdown.
+    /// azuma: the writer's checkpoint thread, the scrub's after a delete,
+    /// and one at shutdown.
     #[default]
     Own,
     /// Litestream: azuma never checkpoints, not even as it stops.

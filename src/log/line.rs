@@ -121,8 +121,9 @@ impl Visitor<'_> {
     }
 
     /// What the library does with this field.
-    fn as_library(&mut self, record: impl FnOnce(&mut DefaultVisitor<'_>)) {
-        if self.result.is_err() {
+    fn as_library(&mut self, field: &Field, record: impl FnOnce(&mut DefaultVisitor<'_>)) {
+        // What the library skips must not count as written.
+        if self.result.is_err() || field.name().starts_with("log.") {
             return;
         }
         let mut library = DefaultVisitor::new(self.writer.by_ref(), self.is_empty);
@@ -154,7 +155,7 @@ impl Visit for Visitor<'_> {
             .bytes()
             .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\');
         if field.name() == "message" || !plain {
-            return self.as_library(|library| library.record_str(field, value));
+            return self.as_library(field, |library| library.record_str(field, value));
         }
         if self.start(field) {
             self.result = self
@@ -166,6 +167,9 @@ impl Visit for Visitor<'_> {
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
+        if field.name() == "message" {
+            return self.record_debug(field, &value);
+        }
         if self.start(field) {
             let mut digits = [0; 20];
             let len = value.checked_ilog10().map_or(1, |log| log as usize + 1);
@@ -184,7 +188,7 @@ impl Visit for Visitor<'_> {
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.as_library(|library| library.record_error(field, value));
+        self.as_library(field, |library| library.record_error(field, value));
     }
 }
 

@@ -21,7 +21,8 @@ pub trait Job: Send {
     /// Whether it may touch messages stored before it in its batch (which
     /// must then be indexed first): anything but a send.
     fn touches_messages(&self) -> bool;
-    /// Whether it is heavy (megabytes to write), so that a batch takes one.
+    /// Whether it is heavy (an upload's chunk: a large blob to write), so
+    /// that a batch takes at most one.
     fn heavy(&self) -> bool;
     /// Appends the events it publishes after the commit.
     fn events<'a>(&'a self, events: &mut Vec<Event<'a>>);

@@ -76,7 +76,12 @@ impl Scrub {
                 false
             })
         } else if self.checkpoints.own() {
-            checkpoint(conn)
+            checkpoint(conn).inspect(|&done| {
+                if !done {
+                    // Readers, or the checkpoint thread, hold the WAL.
+                    self.due = Some(Instant::now() + RETRY);
+                }
+            })
         } else {
             Ok(true)
         };

@@ -8,7 +8,7 @@ use rusqlite::Connection;
 use uuid::Uuid;
 
 use crate::domain::clock::Timestamp;
-use crate::domain::error::Refusal;
+use crate::domain::error::{Refusal, StoreError};
 use crate::domain::markers::{self, Marker};
 use crate::domain::messages::{self, Deleted, Message};
 use crate::domain::names::MessageContent;
@@ -216,17 +216,26 @@ pub struct StoreChunk {
 }
 
 impl Write for StoreChunk {
-    type Output = ();
+    /// A chunk that could not be stored (a full disk, its upload pruned)
+    /// fails its upload, not the sends in its batch.
+    type Output = Result<(), StoreError>;
     const ONLY_ADDS_MESSAGES: bool = true;
     const HEAVY: bool = true;
 
-    fn apply(self, conn: &Connection, _now: Timestamp) -> Result<(), Refusal> {
-        Ok(attachments::store_chunk(
-            conn,
-            self.seq,
-            self.variant,
-            self.n,
-            &self.data,
-        )?)
+    fn apply(self, conn: &Connection, _now: Timestamp) -> Result<Self::Output, Refusal> {
+        conn.execute_batch("SAVEPOINT chunk")?;
+        match attachments::store_chunk(conn, self.seq, self.variant, self.n, &self.data) {
+            Ok(()) => {
+                conn.execute_batch("RELEASE chunk")?;
+                Ok(Ok(()))
+            }
+            // SQLite rolled the whole transaction back, as it may on a
+            // full disk: the batch fails.
+            Err(e) if conn.is_autocommit() => Err(Refusal::Store(e)),
+            Err(e) => {
+                conn.execute_batch("ROLLBACK TO chunk; RELEASE chunk")?;
+                Ok(Err(e))
+            }
+        }
     }
 }

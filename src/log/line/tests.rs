@@ -79,6 +79,7 @@ fn events() {
     tracing::info!("escapes \x1b[31m red \x07 bell \u{85} next");
     tracing::info!(debugged = ?vec![1, 2], shown = %"plain", "debug and display");
     tracing::info!(empty = "", "an empty string");
+    tracing::info!(message = 5_u64, after = 1_u64);
 }
 
 fn lines(ours: bool) -> Vec<String> {
@@ -103,7 +104,7 @@ fn lines(ours: bool) -> Vec<String> {
 #[test]
 fn lines_read_as_the_librarys_default_format_writes_them() {
     let (ours, theirs) = (lines(true), lines(false));
-    assert_eq!(ours.len(), 8);
+    assert_eq!(ours.len(), 9);
     assert_eq!(ours.len(), theirs.len());
     for (ours, theirs) in ours.iter().zip(&theirs) {
         // The timestamps differ by when each ran: `2025-01-31T23:59:59.123456Z`.

@@ -77,7 +77,7 @@ async fn write(app: &App, seq: i64, variant: i64, n: i64, data: Vec<u8>) -> Resu
             n,
             data,
         })
-        .await?;
+        .await??;
     Ok(len)
 }
 

@@ -219,3 +219,33 @@ fn messages_are_indexed_before_a_later_write_of_their_batch_touches_them() {
     };
     assert_eq!((count("first"), count("later")), (0, 1));
 }
+
+/// A chunk that cannot be stored (its upload is gone: here, never made)
+/// fails alone; the sends in its batch are stored.
+#[tokio::test]
+async fn a_failed_chunk_fails_its_upload_not_its_batch() {
+    let h = start();
+    let author = Uuid::new_v4();
+    let channel = h.channel(author, "general").await;
+    let lock = hold_lock(&h.t);
+    let writer = h.writer.clone();
+    let chunk = tokio::spawn(async move {
+        let data = vec![7; 1000];
+        let write = writes::StoreChunk {
+            seq: 999_999,
+            variant: 0,
+            n: 0,
+            data,
+        };
+        writer.submit(write).await
+    });
+    let writer = h.writer.clone();
+    let sent =
+        tokio::spawn(async move { writer.send(channel.id, author, text("still here")).await });
+    let_tasks_queue().await;
+    release(lock);
+    let stored = chunk.await.unwrap();
+    assert!(matches!(stored, Ok(Err(_))), "the chunk alone fails");
+    assert_eq!(sent.await.unwrap().unwrap().content, "still here");
+    assert_eq!(h.count("SELECT count(*) FROM attachment_chunks"), 0);
+}
