@@ -10,7 +10,10 @@ use crate::log;
 
 use crate::http::tls::Tls;
 
-/// Logs to stderr at `RUST_LOG`'s level (`info` by default), in colour only
+/// The level without a `RUST_LOG`.
+const DEFAULT_LEVEL: LevelFilter = LevelFilter::INFO;
+
+/// Logs to stderr at `RUST_LOG`'s level ([`DEFAULT_LEVEL`] by default), in colour only
 /// on a terminal. Lines are formatted where they happen ([`log::Fields`],
 /// [`log::Clock`]: as the library's default format, more cheaply) and
 /// written by a thread of their own ([`crate::log`]): the access log cost
@@ -28,7 +31,8 @@ pub fn log_to_stderr() -> std::io::Result<log::Guard> {
         Some(level) => builder.with_max_level(level).init(),
         None => builder
             .with_env_filter(
-                EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+                EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| EnvFilter::new(DEFAULT_LEVEL.to_string())),
             )
             .init(),
     }
@@ -41,7 +45,7 @@ pub fn log_to_stderr() -> std::io::Result<log::Guard> {
 /// per-span directives, with the request's span on each request.
 fn one_level(rust_log: Result<String, std::env::VarError>) -> Option<LevelFilter> {
     match rust_log {
-        Err(std::env::VarError::NotPresent) => Some(LevelFilter::INFO),
+        Err(std::env::VarError::NotPresent) => Some(DEFAULT_LEVEL),
         Ok(level) if !level.is_empty() && level.bytes().all(|b| b.is_ascii_alphabetic()) => {
             level.parse().ok()
         }
