@@ -52,6 +52,12 @@ fn decrypt(ua_private: &SecretKey, auth: &[u8], body: &[u8]) -> Result<Vec<u8>, 
     if rs < 18 || record.len() > rs as usize {
         return Err(format!("record of {} bytes, rs {rs}", record.len()));
     }
+    if keyid.len() != 65 {
+        return Err(format!(
+            "keyid of {} bytes, not the 65 of a point",
+            keyid.len()
+        ));
+    }
     let as_public = PublicKey::from_sec1_bytes(keyid).map_err(|_| "keyid is not a key")?;
     let ua_public = ua_private.public_key().to_uncompressed_point();
     let ecdh = ua_private.diffie_hellman(&as_public);
