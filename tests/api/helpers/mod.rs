@@ -14,7 +14,11 @@ use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+mod push;
 mod ws;
+// Unused until the push tests come with the routes.
+#[allow(unused_imports)]
+pub use push::{Answer, Browser, Delivery, PushService, listener_that_counts};
 pub use ws::WsClient;
 
 /// The cheapest scrypt cost: tests hash many passwords.
