@@ -3,14 +3,11 @@
 //! service and browser would (VAPID of RFC 8292, `aes128gcm` of RFC 8291,
 //! the RFC 8030 headers), records it, and answers as the test scripts.
 //! Written independently of azuma's own push code, which it tests.
-// The tests that use it come with the push routes.
-#![allow(dead_code)]
 
 mod check;
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -100,7 +97,6 @@ struct Shared {
 /// The running stand-in; stops when dropped.
 pub struct PushService {
     shared: Arc<Shared>,
-    addr: SocketAddr,
     task: JoinHandle<()>,
 }
 
@@ -141,17 +137,7 @@ impl PushService {
                 });
             }
         });
-        PushService { shared, addr, task }
-    }
-
-    /// "127.0.0.1:PORT", for `--push-allow-host`.
-    pub fn host_port(&self) -> String {
-        self.addr.to_string()
-    }
-
-    /// "http://127.0.0.1:PORT", the `aud` every JWT must carry.
-    pub fn origin(&self) -> String {
-        self.shared.origin.clone()
+        PushService { shared, task }
     }
 
     /// A fresh browser subscription and its `PushSubscription` JSON, keys
@@ -217,21 +203,6 @@ impl PushService {
     /// Every request seen so far, good or bad, answered or not.
     pub fn requests(&self) -> usize {
         self.shared.requests.load(Ordering::SeqCst)
-    }
-
-    /// Every delivery so far, taken by `next` or not.
-    pub fn deliveries(&self) -> Vec<Delivery> {
-        self.state().deliveries.clone()
-    }
-
-    /// Every delivery to one subscription so far.
-    pub fn deliveries_for(&self, endpoint_id: &str) -> Vec<Delivery> {
-        let state = self.state();
-        let to_it = state
-            .deliveries
-            .iter()
-            .filter(|d| d.endpoint_id == endpoint_id);
-        to_it.cloned().collect()
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
