@@ -73,7 +73,6 @@ pub(super) struct NewSubscription {
 /// Which subscription to delete.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct Unsubscribe {
-    #[schema(max_length = 2048)]
     endpoint: String,
 }
 
