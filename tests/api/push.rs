@@ -75,6 +75,20 @@ async fn a_push_carries_the_message_encrypted_for_the_browser_field_by_field() {
     let (server, push) = with_push_service().await;
     let key = server.get("/push/key", None).await.body["key"].clone();
     assert_eq!(key.as_str().unwrap().len(), 87, "65 bytes, base64url");
+    // Made on first start and kept in the database: its secret there is
+    // the key's.
+    let secret: Vec<u8> = server
+        .peek()
+        .query_row("SELECT key FROM secrets WHERE name = 'vapid'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let public = p256::SecretKey::from_slice(&secret).unwrap().public_key();
+    use base64::Engine as _;
+    use p256::elliptic_curve::sec1::ToSec1Point as _;
+    let encoded =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(public.to_uncompressed_point());
+    assert_eq!(key, json!(encoded));
     let (ann, _) = person(&server, "ann").await;
     let (bob, bob_id) = person(&server, "bob").await;
     let channel = private(&server, &ann, "family", &[&bob_id]).await;
@@ -257,6 +271,20 @@ async fn gone_subscriptions_are_deleted_and_busy_services_are_retried() {
     assert!(third.problems.is_empty(), "{:?}", third.problems);
     assert_eq!(subscriptions(&server), 1);
 
+    // A service that keeps failing is tried 4 times in all, then left.
+    push.script(&bobs.id, std::iter::repeat_n(Answer::Status(503), 4));
+    send(&server, &ann, &channel, "anyone?").await;
+    for _ in 0..4 {
+        push.next(COMES).await.expect("a try");
+    }
+    tokio::time::sleep(Duration::from_millis(1700)).await;
+    nothing_pushed(&push).await;
+    assert_eq!(
+        subscriptions(&server),
+        1,
+        "a failing service is no gone subscription"
+    );
+
     // 404 and 410: the subscription is deleted.
     for gone in [404, 410] {
         push.script(&bobs.id, [Answer::Status(gone)]);
@@ -324,6 +352,26 @@ async fn logging_out_deletes_the_sessions_subscriptions() {
     assert_eq!(subscriptions(&server), 1);
     send(&server, &ann, &channel, "only the other browser").await;
     pushed(&push, &kept).await;
+    // Nobody else can unsubscribe it.
+    let body = json!({"endpoint": kept.endpoint});
+    let reply = server
+        .call(Method::DELETE, "/push/subscribe", Some(&ann), Some(body))
+        .await;
+    assert_eq!(reply.status, 204);
+    assert_eq!(subscriptions(&server), 1);
+    // A password change revokes the other sessions, and their browsers.
+    let third = server.login("bob", "pw").await;
+    subscribe(&server, &push, &third).await;
+    let body = json!({"password": "new pw"});
+    let reply = server
+        .call(Method::PATCH, "/user/update", Some(&other), Some(body))
+        .await;
+    reply.assert_json(200);
+    assert_eq!(
+        subscriptions(&server),
+        1,
+        "the changing session keeps its own"
+    );
     // Unsubscribing one's own: 204, and nothing more is pushed to it.
     let body = json!({"endpoint": kept.endpoint});
     let reply = server
