@@ -10,10 +10,10 @@ use aes_gcm::{Aes128Gcm, Key, KeyInit, Nonce};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hkdf::Hkdf;
-use p256::elliptic_curve::Generate;
-use p256::elliptic_curve::common::getrandom;
+use p256::PublicKey;
 use p256::elliptic_curve::sec1::ToSec1Point;
-use p256::{PublicKey, SecretKey};
+use ring::agreement::{ECDH_P256, EphemeralPrivateKey, UnparsedPublicKey, agree_ephemeral};
+use ring::rand::{SecureRandom, SystemRandom};
 use sha2::Sha256;
 
 /// The record size announced in the header; one record always fits it.
@@ -123,10 +123,31 @@ impl SubscriptionKeys {
     /// The whole `aes128gcm` request body for `plaintext`, with a fresh
     /// salt and a fresh ephemeral key (never reused: RFC 8291 §3.4).
     pub fn encrypt(&self, plaintext: &[u8]) -> Result<Vec<u8>, EncryptError> {
+        // The key agreement is ring's (the same library as our TLS): a
+        // push makes a key pair and agrees a secret every time, and
+        // ring's P-256 does both in a tenth of the time of the pure-Rust
+        // p256 crate's (about 0.1 ms against 1 ms here), which a message
+        // to a thousand subscribers feels.
+        let random = SystemRandom::new();
         let mut salt = [0; 16];
-        getrandom::fill(&mut salt).map_err(|_| EncryptError::Random)?;
-        let ephemeral = SecretKey::try_generate().map_err(|_| EncryptError::Random)?;
-        encrypt_with(self, &ephemeral, &salt, plaintext)
+        random.fill(&mut salt).map_err(|_| EncryptError::Random)?;
+        let ephemeral = EphemeralPrivateKey::generate(&ECDH_P256, &random)
+            .map_err(|_| EncryptError::Random)?;
+        let as_public: [u8; 65] = ephemeral
+            .compute_public_key()
+            .ok()
+            .and_then(|key| key.as_ref().try_into().ok())
+            .ok_or(EncryptError::Cipher)?;
+        let ua_public = uncompressed(&self.p256dh);
+        let shared: [u8; 32] = agree_ephemeral(
+            ephemeral,
+            &UnparsedPublicKey::new(&ECDH_P256, &ua_public[..]),
+            |secret| secret.try_into(),
+        )
+        .ok()
+        .and_then(Result::ok)
+        .ok_or(EncryptError::Cipher)?;
+        seal(self, &as_public, &shared, &salt, plaintext)
     }
 }
 
@@ -138,11 +159,13 @@ fn expand<const N: usize>(prk: &Hkdf<Sha256>, info: &[&[u8]]) -> Result<[u8; N],
     Ok(out)
 }
 
-/// RFC 8291 §3.3–3.4 and RFC 8188 §2, with the random inputs given, so
-/// the tests can reproduce RFC 8291 Appendix A.
-fn encrypt_with(
+/// RFC 8291 §3.3–3.4 and RFC 8188 §2, given the message's key
+/// (`as_public`), the secret it agreed with the browser's (`shared`) and
+/// the salt, so the tests can reproduce RFC 8291 Appendix A.
+fn seal(
     keys: &SubscriptionKeys,
-    as_secret: &SecretKey,
+    as_public: &[u8; 65],
+    shared: &[u8; 32],
     salt: &[u8; 16],
     plaintext: &[u8],
 ) -> Result<Vec<u8>, EncryptError> {
@@ -150,12 +173,10 @@ fn encrypt_with(
         return Err(EncryptError::TooLong(plaintext.len()));
     }
     let ua_public = uncompressed(&keys.p256dh);
-    let as_public = uncompressed(&as_secret.public_key());
-    let shared = as_secret.diffie_hellman(&keys.p256dh);
 
     // IKM = HKDF(salt = auth, ikm = ECDH, info = "WebPush: info\0" || ua || as)
-    let prk_key = Hkdf::<Sha256>::new(Some(&keys.auth), shared.raw_secret_bytes());
-    let ikm: [u8; 32] = expand(&prk_key, &[b"WebPush: info\0", &ua_public, &as_public])?;
+    let prk_key = Hkdf::<Sha256>::new(Some(&keys.auth), shared);
+    let ikm: [u8; 32] = expand(&prk_key, &[b"WebPush: info\0", &ua_public, as_public])?;
     let prk = Hkdf::<Sha256>::new(Some(salt), &ikm);
     let cek: [u8; 16] = expand(&prk, &[b"Content-Encoding: aes128gcm\0"])?;
     let nonce: [u8; 12] = expand(&prk, &[b"Content-Encoding: nonce\0"])?;
@@ -173,7 +194,7 @@ fn encrypt_with(
     body.extend_from_slice(salt);
     body.extend_from_slice(&RECORD_SIZE.to_be_bytes());
     body.push(65);
-    body.extend_from_slice(&as_public);
+    body.extend_from_slice(as_public);
     body.extend_from_slice(&record);
     Ok(body)
 }

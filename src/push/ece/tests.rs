@@ -12,7 +12,7 @@ use p256::elliptic_curve::sec1::ToSec1Point;
 use p256::{PublicKey, SecretKey};
 use sha2::Sha256;
 
-use super::{EncryptError, KeyError, MAX_PLAINTEXT, SubscriptionKeys, encrypt_with};
+use super::{EncryptError, KeyError, MAX_PLAINTEXT, SubscriptionKeys, seal};
 
 // RFC 8291 Appendix A.
 const PLAINTEXT: &[u8] = b"When I grow up, I want to be a watermelon";
@@ -98,7 +98,11 @@ fn rfc8291_appendix_a_byte_for_byte() {
 
     let keys = SubscriptionKeys::parse(UA_PUBLIC, AUTH).unwrap();
     let salt: [u8; 16] = b64(SALT).try_into().unwrap();
-    let body = encrypt_with(&keys, &as_private, &salt, PLAINTEXT).unwrap();
+    let as_public: [u8; 65] = b64(AS_PUBLIC).try_into().unwrap();
+    let ua_public = p256::PublicKey::from_sec1_bytes(&b64(UA_PUBLIC)).unwrap();
+    let shared = as_private.diffie_hellman(&ua_public);
+    let shared: [u8; 32] = shared.raw_secret_bytes().as_slice().try_into().unwrap();
+    let body = seal(&keys, &as_public, &shared, &salt, PLAINTEXT).unwrap();
     assert_eq!(URL_SAFE_NO_PAD.encode(&body), BODY);
     assert_eq!(decrypt(&ua_private, &b64(AUTH), &body).unwrap(), PLAINTEXT);
 }
