@@ -23,9 +23,10 @@ use crate::realtime::presence::Presence;
 /// Characters of a message a push shows.
 const TEXT: usize = 200;
 
-/// Least time between two looks at the queue: under a stream of messages,
-/// a channel's recipients are read once per look, not once per message.
-const PACE: Duration = Duration::from_millis(25);
+/// Least time between two looks at the queue that found more than one
+/// message: under a stream of messages, a channel's recipients are read
+/// once per look, not once per message. A message alone goes at once.
+const PACE: Duration = Duration::from_millis(100);
 
 /// Most messages taken from the queue in one look.
 const BATCH: usize = 1024;
@@ -76,6 +77,7 @@ pub async fn run(
                 Err(_) => break,
             }
         }
+        let busy = batch.len() > 1;
         let mut channels: Vec<(Uuid, Vec<Stored>)> = Vec::new();
         for stored in batch {
             match channels.iter_mut().find(|(id, _)| *id == stored.channel) {
@@ -88,7 +90,9 @@ pub async fn run(
                 tracing::warn!(cause = %chain(&e), "cannot work out a message's pushes");
             }
         }
-        tokio::time::sleep_until(started + PACE).await;
+        if busy {
+            tokio::time::sleep_until(started + PACE).await;
+        }
     }
 }
 

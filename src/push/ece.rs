@@ -131,8 +131,8 @@ impl SubscriptionKeys {
         let random = SystemRandom::new();
         let mut salt = [0; 16];
         random.fill(&mut salt).map_err(|_| EncryptError::Random)?;
-        let ephemeral = EphemeralPrivateKey::generate(&ECDH_P256, &random)
-            .map_err(|_| EncryptError::Random)?;
+        let ephemeral =
+            EphemeralPrivateKey::generate(&ECDH_P256, &random).map_err(|_| EncryptError::Random)?;
         let as_public: [u8; 65] = ephemeral
             .compute_public_key()
             .ok()

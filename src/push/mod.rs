@@ -58,8 +58,12 @@ pub struct PushOptions {
 #[derive(Clone, Copy, Debug)]
 pub struct Pace {
     /// Least time between two pushes to one subscription: what arrives
-    /// meanwhile is folded into the next (a phone need not buzz more often).
+    /// meanwhile is folded into the next (a phone need not buzz more
+    /// often). While news keeps coming it doubles, up to `longest`, and
+    /// it is back to this once a wait passes with nothing new.
     pub spacing: Duration,
+    /// The longest spacing.
+    pub longest: Duration,
     /// The first wait before a retry; it doubles after each.
     pub backoff: Duration,
 }
@@ -68,6 +72,7 @@ impl Default for Pace {
     fn default() -> Self {
         Pace {
             spacing: Duration::from_secs(1),
+            longest: Duration::from_secs(30),
             backoff: Duration::from_secs(2),
         }
     }

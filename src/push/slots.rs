@@ -1,7 +1,9 @@
 //! One push under way per subscription, on a task of its own: news that
 //! comes meanwhile waits in the subscription's slot, the newest replacing
 //! the older (its `Topic` would replace it at the push service anyway),
-//! and goes once the push before it is answered and `spacing` has passed.
+//! and goes once the push before it is answered and the spacing has
+//! passed (longer each time while news keeps coming: a lively
+//! conversation buzzes a phone now and then, not every second).
 //! A push service that hangs or fails holds up its own subscriptions only.
 
 use std::collections::HashMap;
@@ -94,12 +96,18 @@ impl Slots {
 
     /// Sends to one subscription until nothing waits for it.
     async fn work(self: Arc<Self>, mut subscription: Subscription, mut notification: Notification) {
+        let pace = self.shared.pace;
+        let mut spacing = pace.spacing;
         loop {
             self.send(&subscription, notification).await;
-            tokio::time::sleep(self.shared.pace.spacing).await;
+            tokio::time::sleep(spacing).await;
             let mut busy = lock(&self.busy);
             match busy.get_mut(&subscription.endpoint).and_then(Option::take) {
-                Some(next) => (subscription, notification) = next,
+                Some(next) => {
+                    (subscription, notification) = next;
+                    // News keeps coming: wait longer before the next.
+                    spacing = spacing.saturating_mul(2).min(pace.longest);
+                }
                 None => {
                     busy.remove(&subscription.endpoint);
                     return;

@@ -27,6 +27,7 @@ pub async fn with_push_service() -> (TestServer, PushService) {
         config.push.contact = Some("mailto:owner@example.com".into());
         config.push.pace = azuma::PushPace {
             spacing: Duration::from_millis(50),
+            longest: Duration::from_millis(400),
             backoff: Duration::from_millis(200),
         };
     })
@@ -467,4 +468,26 @@ async fn endpoints_that_lead_where_they_dont_belong_are_refused_and_never_called
         "never contacted"
     );
     assert_eq!(stand_in.requests(), 0);
+}
+
+#[tokio::test]
+async fn news_that_comes_meanwhile_is_folded_into_the_next_push() {
+    let (server, push) = with_push_service().await;
+    let (ann, _) = person(&server, "ann").await;
+    let (bob, bob_id) = person(&server, "bob").await;
+    let channel = private(&server, &ann, "two", &[&bob_id]).await;
+    let bobs = subscribe(&server, &push, &bob).await;
+    // Bob's push service takes 300 ms: the sends below come meanwhile.
+    push.script(&bobs.id, [Answer::Slow(Duration::from_millis(300), 201)]);
+    let first = send(&server, &ann, &channel, "one").await;
+    let (payload, _) = pushed(&push, &bobs).await;
+    assert_eq!(payload["message"], first["id"]);
+    let mut last = Value::Null;
+    for text in ["two", "three", "four"] {
+        last = send(&server, &ann, &channel, text).await;
+    }
+    let (payload, _) = pushed(&push, &bobs).await;
+    assert_eq!(payload["message"], last["id"], "the newest, not each");
+    assert_eq!(payload["unread"], 4);
+    nothing_pushed(&push).await;
 }
