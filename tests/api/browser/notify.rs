@@ -336,3 +336,54 @@ async fn mentions_are_offered_and_marked_and_levels_kept() {
     let level = ann.named("select", "Notifications").await;
     assert_eq!(level.prop("value").await.unwrap().as_deref(), Some("none"));
 }
+
+/// Notifications turned on (the button; the permission granted ahead, as
+/// the person would in the browser's prompt), then the tab hidden behind
+/// another: a message over the websocket that the level asks for (a
+/// mention, in a public channel) is notified by the page itself; one the
+/// level does not ask for is not.
+#[tokio::test]
+async fn a_hidden_tab_notifies_by_itself() {
+    let server = TestServer::start().await;
+    let (http, base) = (&server.client, &server.base);
+    let carl = register_at(http, base, "carl", "pw").await;
+    let plans = channel_at(http, base, &carl, "plans").await;
+    let Some(ann) = Browser::open("hidden_tab", base, 1200).await else {
+        return;
+    };
+    let cdp = Cdp::connect(&ann).await;
+    let params = json!({"permissions": ["notifications"], "origin": base});
+    cdp.send(None, "Browser.grantPermissions", params).await;
+    ann.register("ann").await;
+    ann.open_channel("plans").await;
+    ann.click("Turn on notifications").await;
+    ann.button("Turn off notifications").await;
+    ann.wait_for_text("Notifications").await;
+
+    let app = format!("{base}/app/");
+    let page = cdp.attach("page", &app).await;
+    let other = ann.client.new_window(true).await.unwrap();
+    ann.client.switch_to_window(other.handle).await.unwrap();
+    ann.client.goto("about:blank").await.unwrap();
+    let hidden = cdp.evaluate(&page, "document.visibilityState").await;
+    assert_eq!(
+        hidden,
+        Ok(json!("hidden")),
+        "the first tab is behind the second"
+    );
+
+    send_at(http, base, &carl, &plans, "no one in particular").await;
+    send_at(http, base, &carl, &plans, "@ann are you there?").await;
+    let shown = "navigator.serviceWorker.ready.then(r => r.getNotifications())
+        .then(all => all.map(n => [n.title, n.body]))";
+    let start = std::time::Instant::now();
+    loop {
+        let notified = cdp.evaluate(&page, shown).await.unwrap();
+        if notified != json!([]) {
+            assert_eq!(notified, json!([["plans · carl", "@ann are you there?"]]));
+            break;
+        }
+        assert!(start.elapsed() < super::PATIENCE, "no notification");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
