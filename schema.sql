@@ -278,3 +278,41 @@ CREATE TABLE secrets (
     key  BLOB NOT NULL
 ) STRICT, WITHOUT ROWID;
 INSERT INTO secrets (name, key) VALUES ('links', randomblob(32));
+
+-- migration 10: notifications: mentions, levels, push subscriptions.
+-- A message's mentions, as the 16-byte ids of the accounts it names, one
+-- after another (NULL for none); `mentions` indexes them per account and
+-- channel, for unread counts. Deleting a message deletes its rows.
+ALTER TABLE messages ADD COLUMN mentions BLOB;
+CREATE TABLE mentions (
+    user    BLOB    NOT NULL,
+    channel INTEGER NOT NULL,
+    seq     INTEGER NOT NULL,
+    PRIMARY KEY (user, channel, seq)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX mentions_by_seq ON mentions (seq);
+CREATE TRIGGER messages_mentions_delete AFTER DELETE ON messages
+WHEN old.mentions IS NOT NULL BEGIN
+    DELETE FROM mentions WHERE seq = old.seq;
+END;
+-- A user's notification level in a channel, where it is not the default
+-- (`all` in private and direct channels, `mentions` in public ones).
+CREATE TABLE notification_levels (
+    user    BLOB    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    channel INTEGER NOT NULL REFERENCES channel_rows (seq) ON DELETE CASCADE,
+    level   TEXT    NOT NULL CHECK (level IN ('all', 'mentions', 'none')),
+    PRIMARY KEY (user, channel)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX notification_levels_by_channel ON notification_levels (channel);
+-- Web Push subscriptions, each a browser's, made with (and ended with) one
+-- session. The VAPID key pair is made on first start (`secrets`, 'vapid').
+CREATE TABLE push_subscriptions (
+    endpoint   TEXT    NOT NULL PRIMARY KEY,
+    session    BLOB    NOT NULL REFERENCES sessions (token_hash) ON DELETE CASCADE,
+    user       BLOB    NOT NULL,
+    p256dh     TEXT    NOT NULL,
+    auth       TEXT    NOT NULL,
+    created_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX push_subscriptions_by_user ON push_subscriptions (user, created_at);
+CREATE INDEX push_subscriptions_by_session ON push_subscriptions (session);

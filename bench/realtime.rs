@@ -122,6 +122,8 @@ async fn delivery(base: &str, token: &str, sender: &str, channel: &str, clients:
     drop(arrived);
     let mut strays = 0;
 
+    // reqwest's TLS (unused here) needs the process's choice of cryptography.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::builder()
         .no_proxy()
         .build()

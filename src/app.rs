@@ -28,7 +28,9 @@ pub struct State {
     pub sessions: Sessions,
     pub users: UserCache,
     pub writer: Writer,
-    pub presence: Presence,
+    pub presence: Arc<Presence>,
+    /// Web Push: its key and where pushes may go.
+    pub push: crate::push::Push,
     pub typing: Typing,
     pub connections: Arc<Connections>,
     pub realtime: Limits,

@@ -118,6 +118,8 @@ pub struct Config {
     #[arg(long, env = "AZUMA_MAX_UPLOAD_MIB", default_value_t = defaults::MAX_UPLOAD_MIB)]
     pub max_upload_mib: u64,
     #[command(flatten)]
+    pub push: crate::push::PushOptions,
+    #[command(flatten)]
     pub scrypt: ScryptCost,
     /// The clock sessions expire by (tests move it).
     #[arg(skip)]

@@ -20,6 +20,7 @@ mod http;
 mod log;
 mod media;
 mod process;
+mod push;
 mod realtime;
 mod routes;
 mod sync;
@@ -36,6 +37,8 @@ pub use http::cors;
 pub use http::options::Options as HttpOptions;
 pub use http::tls::TlsFiles;
 pub use process::{log_to_stderr, shutdown_signal};
+pub use push::guard::parse_allowed as parse_push_host;
+pub use push::{Pace as PushPace, PushOptions};
 pub use realtime::connections::Limits as RealtimeLimits;
 
 /// How long requests in flight may take to finish at shutdown.
@@ -114,7 +117,7 @@ impl Server {
                 e.to_string(),
             ))
         };
-        let (db, writer_conn, checkpoint_conn, reaches, key) =
+        let (db, writer_conn, checkpoint_conn, reaches, key, vapid) =
             tokio::task::spawn_blocking(move || {
                 let db = domain::db::Db::open(&path, sync, max_bytes, checkpoints)?;
                 let writer_conn = db.dedicated()?;
@@ -124,7 +127,12 @@ impl Server {
                 };
                 let reaches = domain::channels::audiences(&writer_conn).map_err(failed)?;
                 let key = domain::attachments::link_key(&writer_conn).map_err(failed)?;
-                Ok((db, writer_conn, checkpoint_conn, reaches, key))
+                let made = push::vapid::VapidKey::generate()
+                    .map_err(|e| OpenError::Failed(path.clone(), e.to_string()))?;
+                let vapid =
+                    domain::push::vapid_secret(&writer_conn, || made.secret_bytes().to_vec())
+                        .map_err(failed)?;
+                Ok((db, writer_conn, checkpoint_conn, reaches, key, vapid))
             })
             .await
             .map_err(|e| failed(&e))?
@@ -133,9 +141,14 @@ impl Server {
             reaches,
         )));
         let links = media::links::Links::new(key);
+        let presence = Arc::new(realtime::presence::Presence::default());
+        let (push, notifier) =
+            push::Push::start(db.clone(), presence.clone(), &config.push, &vapid)
+                .map_err(|e| failed(&e))?;
         let writer = writer::Writer::start(
             writer_conn,
             hub.clone(),
+            Some(notifier),
             config.clock.clone(),
             links.clone(),
             checkpoints,
@@ -155,7 +168,8 @@ impl Server {
             hub,
             users: domain::user_cache::UserCache::default(),
             writer,
-            presence: realtime::presence::Presence::default(),
+            presence,
+            push,
             typing: realtime::typing::Typing::default(),
             connections,
             realtime: config.realtime.clone(),

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::channels;
 use super::clock::Timestamp;
 use super::error::Refusal;
+use super::mentions;
 use super::messages::{self, Message, seq_in};
 
 /// Which slice of a channel's history to return.
@@ -35,11 +36,13 @@ pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 100;
 
 /// The newest `?3` messages of channel `?1` below seq `?2`, newest first.
-const NEWEST_BEFORE: &str = "SELECT id, author, content, created_at, edited_at, files IS NOT NULL
+const NEWEST_BEFORE: &str = "SELECT id, author, content, created_at, edited_at, files IS NOT NULL,
+    mentions
     FROM messages
     WHERE channel = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3";
 /// The oldest `?3` messages of channel `?1` above seq `?2`.
-const OLDEST_AFTER: &str = "SELECT id, author, content, created_at, edited_at, files IS NOT NULL
+const OLDEST_AFTER: &str = "SELECT id, author, content, created_at, edited_at, files IS NOT NULL,
+    mentions
     FROM messages
     WHERE channel = ?1 AND seq > ?2 ORDER BY seq ASC LIMIT ?3";
 
@@ -76,6 +79,7 @@ pub fn history(
                 edited_at: r.get::<_, Option<i64>>(4)?.map(Timestamp),
                 attachments: Vec::new(),
                 files: r.get(5)?,
+                mentions: mentions::decode(r.get(6)?),
             })
         })?;
         rows.collect::<rusqlite::Result<Vec<_>>>()?

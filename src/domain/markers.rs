@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::channels::{self, SEEN};
 use super::error::{Refusal, StoreError};
 use super::messages::{self, Message, Place};
+use super::notifications::{LEVEL, Level};
 
 /// Unread counts stop here: a client shows "999+" long before.
 pub const UNREAD_CAP: i64 = 1000;
@@ -33,6 +34,11 @@ pub struct Unread {
     /// Messages after it (not deleted), at most [`UNREAD_CAP`].
     #[schema(minimum = 0, maximum = 1000)]
     pub unread: i64,
+    /// The user's notification level in the channel.
+    pub notifications: Level,
+    /// Unread messages that mention the user, at most [`UNREAD_CAP`].
+    #[schema(minimum = 0, maximum = 1000)]
+    pub mentions: i64,
 }
 
 /// Moves the author's marker to the message they just sent (at `place`),
@@ -111,16 +117,19 @@ pub fn start_at_end(conn: &Connection, user: &Uuid, channel_seq: i64) -> Result<
 /// `GET /channel`.
 /// Where the user never marked a channel, counting starts where the history
 /// stood when the account was made. Each count reads at most
-/// [`UNREAD_CAP`] entries of the `(channel, seq)` index.
+/// [`UNREAD_CAP`] entries of the `(channel, seq)` index, and each count of
+/// mentions as many of the user's entries in `mentions`.
 pub fn unread(conn: &Connection, user: &Uuid) -> Result<Vec<Unread>, StoreError> {
     // At the cap, finding the 1000th message is cheaper than counting to
     // it; below, the count is short.
     let mut stmt = conn.prepare_cached(&format!(
         "WITH {SEEN}, marked AS (
              SELECT c.id AS channel, c.seq AS channel_seq, r.message AS last_read,
-                    coalesce(r.seq, (SELECT first_seq FROM users WHERE id = ?1)) AS after
+                    coalesce(r.seq, (SELECT first_seq FROM users WHERE id = ?1)) AS after,
+                    {LEVEL} AS level
              FROM seen c
              LEFT JOIN read_markers r ON r.user = ?1 AND r.channel = c.seq
+             LEFT JOIN notification_levels l ON l.user = ?1 AND l.channel = c.seq
          )
          SELECT channel, last_read,
                 CASE WHEN (SELECT m.seq FROM messages m
@@ -129,7 +138,11 @@ pub fn unread(conn: &Connection, user: &Uuid) -> Result<Vec<Unread>, StoreError>
                      THEN ?2
                      ELSE (SELECT count(*) FROM messages m
                            WHERE m.channel = channel_seq AND m.seq > after)
-                END
+                END,
+                level,
+                (SELECT count(*) FROM (SELECT 1 FROM mentions n
+                     WHERE n.user = ?1 AND n.channel = channel_seq AND n.seq > after
+                     LIMIT ?2))
          FROM marked ORDER BY channel_seq"
     ))?;
     let rows = stmt.query_map(params![user, UNREAD_CAP], |r| {
@@ -137,6 +150,8 @@ pub fn unread(conn: &Connection, user: &Uuid) -> Result<Vec<Unread>, StoreError>
             channel: r.get(0)?,
             last_read: r.get(1)?,
             unread: r.get(2)?,
+            notifications: r.get(3)?,
+            mentions: r.get(4)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

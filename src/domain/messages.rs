@@ -6,9 +6,10 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::attachments::{self, Attachment};
-use super::channels::{Kind, SEEN, Seen};
+use super::channels::{self, Kind, SEEN, Seen};
 use super::clock::Timestamp;
 use super::error::{Refusal, StoreError};
+use super::mentions;
 use super::names::MessageContent;
 use crate::media::links::Links;
 
@@ -29,6 +30,8 @@ pub struct Message {
     pub edited_at: Option<Timestamp>,
     /// The files it carries.
     pub attachments: Vec<Attachment>,
+    /// The accounts it mentions (`@name`), each once.
+    pub mentions: Vec<Uuid>,
     /// Whether it carries any (they are loaded only then).
     #[serde(skip)]
     pub files: bool,
@@ -98,8 +101,10 @@ pub fn insert(
         created_at: now,
         edited_at: None,
         attachments: Vec::new(),
+        mentions: Vec::new(),
         files: !files.is_empty(),
     };
+    message.mentions = mentions::find(conn, channel, &message.content)?;
     let seq = newest_seq(conn)? + 1;
     let names = message.files.then(|| {
         let names: Vec<&str> = files.iter().map(|(_, name)| name.as_str()).collect();
@@ -118,6 +123,9 @@ pub fn insert(
         message.created_at.0,
         names
     ])?;
+    if !message.mentions.is_empty() {
+        mentions::store(conn, seq, channel.seq, &message.mentions)?;
+    }
     if message.files {
         let seqs: Vec<i64> = files.iter().map(|(seq, _)| *seq).collect();
         attachments::attach(conn, &seqs, seq)?;
@@ -135,11 +143,11 @@ pub fn insert(
 /// Columns read by [`from_row`], with the channel's id from a join with
 /// the channels user `?1` may see.
 const COLUMNS: &str = "m.id, m.author, c.id, m.content, m.created_at, m.edited_at,
-     m.files IS NOT NULL FROM messages m JOIN seen c ON c.seq = m.channel";
+     m.files IS NOT NULL, m.mentions FROM messages m JOIN seen c ON c.seq = m.channel";
 
 /// A message from a row of `id, author, channel id, content, created_at,
-/// edited_at, whether it has files` (its attachments not loaded yet: see
-/// [`fill`]).
+/// edited_at, whether it has files, mentions` (its attachments not loaded
+/// yet: see [`fill`]).
 pub fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
     Ok(Message {
         id: r.get(0)?,
@@ -150,6 +158,7 @@ pub fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
         edited_at: r.get::<_, Option<i64>>(5)?.map(Timestamp),
         attachments: Vec::new(),
         files: r.get(6)?,
+        mentions: mentions::decode(r.get(7)?),
     })
 }
 
@@ -178,10 +187,16 @@ pub fn edit(
             "only the message's author may edit it".into(),
         ));
     }
+    let channel = channels::seen_or_not_found(conn, by, &message.channel)?;
     message.content = content.into_string();
     message.edited_at = Some(now);
-    conn.prepare_cached("UPDATE messages SET content = ?2, edited_at = ?3 WHERE id = ?1")?
-        .execute(params![id, message.content, now.0])?;
+    message.mentions = mentions::find(conn, &channel, &message.content)?;
+    let seq: i64 = conn
+        .prepare_cached(
+            "UPDATE messages SET content = ?2, edited_at = ?3 WHERE id = ?1 RETURNING seq",
+        )?
+        .query_row(params![id, message.content, now.0], |r| r.get(0))?;
+    mentions::store(conn, seq, channel.seq, &message.mentions)?;
     Ok(message)
 }
 

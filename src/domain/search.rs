@@ -126,7 +126,7 @@ pub fn search(
     let mut stmt = conn.prepare_cached(&format!(
         "WITH {SEEN}
          SELECT m.id, m.author, c.id, m.content, m.created_at, m.edited_at,
-                m.files IS NOT NULL
+                m.files IS NOT NULL, m.mentions
          FROM messages_fts f
          JOIN messages m ON m.seq = f.rowid
          JOIN seen c ON c.seq = m.channel

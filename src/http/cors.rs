@@ -33,7 +33,7 @@ pub fn filter(origins: &[String]) -> Option<Cors> {
         return None;
     }
     let builder: Builder = warp::cors()
-        .allow_methods(["GET", "POST", "PATCH", "DELETE"])
+        .allow_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
         .allow_headers(["authorization", "content-type"])
         .expose_headers(["retry-after"])
         .max_age(3600);

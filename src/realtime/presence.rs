@@ -65,6 +65,11 @@ impl Presence {
             .map_or(OFFLINE, |e| e.status.visible())
     }
 
+    /// Whether `user` has an authenticated connection open.
+    pub fn is_connected(&self, user: &Uuid) -> bool {
+        self.lock().contains_key(user)
+    }
+
     /// `user` authenticated one more connection; refused if it would
     /// announce them and their budget is spent.
     pub fn connected(

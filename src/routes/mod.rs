@@ -41,8 +41,21 @@ macro_rules! resources {
 // takes it. `index` first: `GET /` is the cheapest and most asked.
 mod index;
 resources!(
-    user, session, status, channel, members, history, message, attachment, search, read, invite,
-    ws, app
+    user,
+    session,
+    status,
+    channel,
+    members,
+    history,
+    message,
+    attachment,
+    search,
+    read,
+    notifications,
+    push,
+    invite,
+    ws,
+    app
 );
 
 use warp::filters::BoxedFilter;

@@ -196,6 +196,7 @@ fn method<P: utoipa::Path>() -> impl Filter<Extract = (), Error = Rejection> + C
     let takes = |method| methods.contains(&method);
     let (get, post) = (takes(HttpMethod::Get), takes(HttpMethod::Post));
     let (patch, delete) = (takes(HttpMethod::Patch), takes(HttpMethod::Delete));
+    let put = takes(HttpMethod::Put);
     let taken = warp::method().and_then(move |method: Method| {
         let taken = if method == Method::GET || method == Method::HEAD {
             get
@@ -203,6 +204,8 @@ fn method<P: utoipa::Path>() -> impl Filter<Extract = (), Error = Rejection> + C
             post
         } else if method == Method::PATCH {
             patch
+        } else if method == Method::PUT {
+            put
         } else {
             method == Method::DELETE && delete
         };

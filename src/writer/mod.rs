@@ -29,7 +29,8 @@ use crate::domain::error::{Refusal, StoreError, cause};
 use crate::domain::search;
 use crate::domain::wal::Checkpoints;
 use crate::media::links::Links;
-use crate::realtime::hub::Hub;
+use crate::push::Notifier;
+use crate::realtime::hub::{Event, Hub};
 
 /// Most writes committed in one transaction.
 const MAX_BATCH: usize = 512;
@@ -47,6 +48,7 @@ impl Writer {
     pub fn start(
         conn: Connection,
         hub: Arc<Hub>,
+        notifier: Option<Notifier>,
         clock: Clock,
         links: Links,
         checkpoints: Checkpoints,
@@ -61,7 +63,7 @@ impl Writer {
                 run(
                     conn,
                     &queue,
-                    &hub,
+                    (&hub, notifier.as_ref()),
                     &clock,
                     &links,
                     scrub,
@@ -86,7 +88,7 @@ impl Writer {
 fn run(
     mut conn: Connection,
     queue: &mpsc::Receiver<Box<dyn Job>>,
-    hub: &Hub,
+    (hub, notifier): (&Hub, Option<&Notifier>),
     clock: &Clock,
     links: &Links,
     mut scrub: scrub::Scrub,
@@ -134,7 +136,7 @@ fn run(
                 Err(_) => break,
             }
         }
-        if let Err(e) = commit(&mut conn, &mut jobs, hub, clock, links) {
+        if let Err(e) = commit(&mut conn, &mut jobs, (hub, notifier), clock, links) {
             for job in jobs {
                 job.fail(e.clone());
             }
@@ -159,12 +161,13 @@ fn run(
 }
 
 /// Stores `jobs` in one transaction and publishes their events after the
-/// commit; each keeps its own result (a channel may not exist). An `Err`
-/// means nothing was stored: the whole batch fails with it.
+/// commit (and hands new messages to the push queue); each keeps its own
+/// result (a channel may not exist). An `Err` means nothing was stored:
+/// the whole batch fails with it.
 fn commit(
     conn: &mut Connection,
     jobs: &mut [Box<dyn Job>],
-    hub: &Hub,
+    (hub, notifier): (&Hub, Option<&Notifier>),
     clock: &Clock,
     links: &Links,
 ) -> Result<(), StoreError> {
@@ -192,7 +195,15 @@ fn commit(
     for job in jobs.iter() {
         job.events(&mut events);
     }
-    Ok(hub.commit_and_publish(tx, &events)?)
+    hub.commit_and_publish(tx, &events)?;
+    if let Some(notifier) = notifier {
+        for event in &events {
+            if let Event::Message(message) = event {
+                notifier.stored(message);
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -150,6 +150,7 @@ fn start_on(t: TestDb) -> Harness {
     let writer = Writer::start(
         conn,
         hub.clone(),
+        None,
         Clock::default(),
         crate::media::links::Links::new(vec![1; 32]),
         Default::default(),

@@ -125,7 +125,7 @@ async fn header_blocks_over_64_kib_are_refused() {
 async fn open_connections_per_address_are_capped_websockets_included() {
     let server = TestServer::start_with(|c| c.http.per_address = 4).await;
     // A client that keeps no connection open once it has its answer.
-    let unpooled = reqwest::Client::builder()
+    let unpooled = crate::helpers::builder()
         .pool_max_idle_per_host(0)
         .build()
         .unwrap();

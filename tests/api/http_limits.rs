@@ -190,7 +190,7 @@ async fn the_index_varies_with_accept_cors_or_not() {
             }
         })
         .await;
-        let no_redirects = reqwest::Client::builder()
+        let no_redirects = crate::helpers::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .build()

@@ -327,7 +327,7 @@ async fn the_web_page_is_served_safely_and_browsers_are_sent_to_it() {
     reply.assert_error(405, "METHOD_NOT_ALLOWED");
     assert_eq!(reply.header("allow"), Some("GET, HEAD"));
 
-    let no_redirects = reqwest::Client::builder()
+    let no_redirects = crate::helpers::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

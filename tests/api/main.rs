@@ -29,6 +29,7 @@ mod private;
 mod process;
 mod proxy;
 mod purge;
+mod push;
 mod search;
 mod security;
 mod session;

@@ -40,8 +40,9 @@ async fn send_stores_the_message_before_answering() {
     let channel = create_channel(&server, &token, "general").await;
 
     let message = send(&server, &token, &channel, "Hello World").await;
-    assert_eq!(message.as_object().unwrap().len(), 7, "{message}");
+    assert_eq!(message.as_object().unwrap().len(), 8, "{message}");
     assert_eq!(message["edited_at"], serde_json::Value::Null);
+    assert_eq!(message["mentions"], serde_json::json!([]));
     assert_uuid(message["id"].as_str().unwrap());
     assert_eq!(message["author"], me["id"]);
     assert_eq!(message["channel"], channel.as_str());

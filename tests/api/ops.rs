@@ -409,7 +409,7 @@ async fn an_account_is_throttled_whatever_the_address() {
     // Four failures (the account's budget, twice an address's) from four
     // addresses of the loopback network.
     for last in 2..=6u8 {
-        let from = reqwest::Client::builder()
+        let from = crate::helpers::builder()
             .no_proxy()
             .local_address(std::net::IpAddr::from([127, 0, 0, last]))
             .build()

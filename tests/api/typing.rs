@@ -122,7 +122,8 @@ async fn a_database_of_schema_4_is_migrated_and_served() {
         .await;
     assert_eq!(
         unread.assert_json(200),
-        &json!([{"channel": channel, "last_read": null, "unread": 3}])
+        &json!([{"channel": channel, "last_read": null, "unread": 3,
+            "notifications": "mentions", "mentions": 0}])
     );
     let history = server
         .call(

@@ -46,8 +46,8 @@ async fn markers_move_forward_only_and_count_what_is_unread() {
     assert_eq!(
         unread(&server, &bob).await,
         json!([
-            {"channel": a, "last_read": null, "unread": 2},
-            {"channel": b, "last_read": null, "unread": 1},
+            {"channel": a, "last_read": null, "unread": 2, "notifications": "mentions", "mentions": 0},
+            {"channel": b, "last_read": null, "unread": 1, "notifications": "mentions", "mentions": 0},
         ])
     );
 
@@ -63,7 +63,7 @@ async fn markers_move_forward_only_and_count_what_is_unread() {
     assert_eq!(mark(&server, &bob, &a, id(&m1)).await.status, 204);
     assert_eq!(
         unread(&server, &bob).await[0],
-        json!({"channel": a, "last_read": id(&m2), "unread": 1})
+        json!({"channel": a, "last_read": id(&m2), "unread": 1, "notifications": "mentions", "mentions": 0})
     );
 
     // Deleted messages are not counted; a deleted message is still a place.
@@ -82,7 +82,7 @@ async fn markers_move_forward_only_and_count_what_is_unread() {
     assert_eq!(bobs.next_of("ReadMarker").await, moved);
     assert_eq!(
         unread(&server, &bob).await[1],
-        json!({"channel": b, "last_read": id(&own), "unread": 0})
+        json!({"channel": b, "last_read": id(&own), "unread": 0, "notifications": "mentions", "mentions": 0})
     );
     // Alice's connection heard her own markers move, and none of Bob's.
     let mut heard = Vec::new();

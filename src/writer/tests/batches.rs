@@ -196,7 +196,7 @@ fn messages_are_indexed_before_a_later_write_of_their_batch_touches_them() {
     super::super::commit(
         &mut t.conn,
         &mut jobs,
-        &hub,
+        (&hub, None),
         &crate::domain::clock::Clock::default(),
         &crate::media::links::Links::new(vec![1; 32]),
     )

@@ -14,7 +14,9 @@ use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+mod push;
 mod ws;
+pub use push::{Answer, Browser, Delivery, PushService, listener_that_counts};
 pub use ws::WsClient;
 
 /// The cheapest scrypt cost: tests hash many passwords.
@@ -159,7 +161,7 @@ pub async fn stored_hash(password: &str) -> String {
 /// A client whose connections come from `from`: any 127.x.y.z is this
 /// host, so tests can play several clients.
 pub fn client_from(from: [u8; 4]) -> reqwest::Client {
-    reqwest::Client::builder()
+    builder()
         .local_address(std::net::IpAddr::from(from))
         .no_proxy()
         .timeout(Duration::from_secs(30))
@@ -167,9 +169,17 @@ pub fn client_from(from: [u8; 4]) -> reqwest::Client {
         .expect("client")
 }
 
+/// A client builder. The server's push client chose the TLS library's
+/// cryptography (ring) for the process; a test's client that is built
+/// before any server starts chooses it here.
+pub fn builder() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}
+
 /// A client that never goes through a proxy.
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+    builder()
         .no_proxy()
         .timeout(Duration::from_secs(30))
         .build()

@@ -228,7 +228,9 @@ async fn frame_schema(base: &str) -> &'static jsonschema::Validator {
     if let Some(schema) = SCHEMA.get() {
         return schema;
     }
-    let mut document: Value = reqwest::get(format!("{base}/openapi.json"))
+    let mut document: Value = crate::helpers::client()
+        .get(format!("{base}/openapi.json"))
+        .send()
         .await
         .expect("GET /openapi.json")
         .json()
