@@ -166,7 +166,7 @@ const key = (text) => text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase()
 
 /**
  * A message's text, with each `@name` of an account it mentions as a
- * `.mention` mark (`.me` too, for this account); the longest name that
+ * `.mention` mark (`.you` too, for this account); the longest name that
  * fits wins.
  * @param {Message} message
  * @param {(id: string) => string} names
@@ -188,7 +188,7 @@ export function marked(message, names, me) {
     if (!who) continue;
     const end = at + 1 + who.name.length;
     parts.push(content.slice(from, at));
-    parts.push(h('span', { className: who.id === me ? 'mention me' : 'mention' }, content.slice(at, end)));
+    parts.push(h('span', { className: who.id === me ? 'mention you' : 'mention' }, content.slice(at, end)));
     from = end;
   }
   parts.push(content.slice(from));

@@ -299,9 +299,10 @@ async fn mentions_are_offered_and_marked_and_levels_kept() {
     send_at(http, base, &carl, &plans, "@ann look at this").await;
     let mine = "const m = document.querySelector('[role=log] .msg.mentioned');
         return m && [m.getAttribute('aria-label').endsWith(', mentions you'),
-            m.querySelector('.tag').innerText, m.querySelector('.mention.me').textContent]";
+            m.querySelector('.tag').innerText, m.querySelector('.mention.you').textContent,
+            getComputedStyle(m.querySelector('.mention.you')).display]";
     ann.until("the message that mentions ann", || async {
-        ann.js(mine, vec![]).await == json!([true, "mentions you", "@ann"])
+        ann.js(mine, vec![]).await == json!([true, "mentions you", "@ann", "inline"])
     })
     .await;
 
