@@ -75,10 +75,14 @@ fn main() {
     fs::write(out.join("web.rs"), code).expect("write to OUT_DIR");
 }
 
+/// The service worker's script: the browser fetches it when the page
+/// registers it, and it is no module of the page.
+const WORKER: &str = "sw.js";
+
 /// The page with its preload comment replaced by a `modulepreload` line
-/// for each script but `main.js` (which the page loads itself): the
-/// browser fetches them all at once instead of one level of imports
-/// after another.
+/// for each script but `main.js` (which the page loads itself) and the
+/// service worker's: the browser fetches them all at once instead of one
+/// level of imports after another.
 fn with_preloads(page: &[u8], names: &[String]) -> Vec<u8> {
     let page = std::str::from_utf8(page).expect("web/index.html is UTF-8");
     assert_eq!(
@@ -88,7 +92,7 @@ fn with_preloads(page: &[u8], names: &[String]) -> Vec<u8> {
     );
     let lines: Vec<String> = names
         .iter()
-        .filter(|name| name.ends_with(".js") && *name != "main.js")
+        .filter(|name| name.ends_with(".js") && *name != "main.js" && *name != WORKER)
         .map(|name| format!("<link rel=\"modulepreload\" href=\"/app/{name}\">"))
         .collect();
     page.replace(PRELOADS, &lines.join("\n")).into_bytes()
@@ -108,6 +112,8 @@ fn content_type(name: &str) -> &'static str {
         Some("js") => "text/javascript; charset=utf-8",
         Some("css") => "text/css; charset=utf-8",
         Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("webmanifest") => "application/manifest+json",
         _ => panic!("web/{name}: no content type for it in build.rs"),
     }
 }

@@ -23,6 +23,7 @@
  * @property {string} created_at
  * @property {string | null} edited_at
  * @property {Attachment[]} [attachments] its files (none if absent)
+ * @property {string[]} [mentions] the ids of the accounts it mentions (`@name`)
  *
  * @typedef {object} Attachment
  * @property {string} id

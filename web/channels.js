@@ -7,10 +7,12 @@
 /** @import { Channel, User } from './api.js' */
 /** @import { Limits } from './limits.js' */
 /** @import { Users } from './users.js' */
+/** @import { Level } from './notify.js' */
 
 import { call, get } from './api.js';
 import { find, h } from './dom.js';
 import { report } from './notice.js';
+import { badge } from './notify.js';
 
 export class Channels {
   /**
@@ -27,6 +29,11 @@ export class Channels {
     this.list = [];
     /** @type {Map<string, number>} */
     this.unread = new Map();
+    /**
+     * This account's notification level in each channel, as the server has it.
+     * @type {Map<string, Level>}
+     */
+    this.levels = new Map();
     /** @type {string | null} */
     this.current = null;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -67,10 +74,22 @@ export class Channels {
   }
 
   async refreshUnread() {
-    /** @type {{ channel: string, unread: number }[]} */
+    /** @type {{ channel: string, unread: number, notifications?: Level }[]} */
     const entries = await get('/user/self/unread');
     this.unread = new Map(entries.map((entry) => [entry.channel, entry.unread]));
+    for (const entry of entries) if (entry.notifications) this.levels.set(entry.channel, entry.notifications);
     this.render();
+  }
+
+  /**
+   * What this account is notified of in `channel`: the server's word, or
+   * its default (everything in direct and private ones, mentions in public
+   * ones) for a channel it has not counted yet.
+   * @param {Channel} channel
+   * @returns {Level}
+   */
+  level(channel) {
+    return this.levels.get(channel.id) ?? ((channel.kind ?? 'public') === 'public' ? 'mentions' : 'all');
   }
 
   /** Counts again shortly: markers move in bursts as messages are read. */
@@ -149,6 +168,7 @@ export class Channels {
     let waiting = 0;
     for (const [id, count] of this.unread) if (id !== this.current) waiting += count;
     document.title = waiting ? `(${waiting}) azuma` : 'azuma';
+    badge(waiting);
   }
 
   /**

@@ -15,6 +15,7 @@ import { invitations } from './invite.js';
 import { Members } from './members.js';
 import { newChannel, newDirect } from './newchannel.js';
 import { report } from './notice.js';
+import { Levels, Notifier, onOpen } from './notify.js';
 import { Room } from './room.js';
 import { Search } from './search.js';
 import { PHONE, Side } from './side.js';
@@ -76,6 +77,19 @@ export class Chat {
       (open, title, refocus) => this.showResults(open, title, refocus),
       go,
     );
+    this.levels = new Levels(find(view, '#notify-level', HTMLSelectElement), this.channels, (words) =>
+      this.connection(words, true),
+    );
+    this.notifier = new Notifier(
+      find(view, '#notify', HTMLButtonElement),
+      find(view, '#notify-note', HTMLElement),
+      this.channels,
+      this.users,
+      me,
+    );
+    this.notifier.start().catch(report);
+    // A click on a notification opens its channel here.
+    onOpen(go);
     this.side = new Side(
       view,
       me,
@@ -148,6 +162,7 @@ export class Chat {
       case 'Message':
         this.composer.stopped(content.author);
         if (!(await this.room.add(content)) && content.author !== this.me.id) this.channels.bump(content.channel);
+        this.notifier.message(content).catch(report);
         break;
       case 'MessageUpdated':
         this.room.update(content);
@@ -239,6 +254,7 @@ export class Chat {
    */
   head(channel = this.room.channel, title = '') {
     this.heading.textContent = title || this.channels.title(channel) || 'No channels yet: create one';
+    this.levels.open(title ? null : channel);
     this.deleteButton.hidden = Boolean(title) || channel?.owner !== this.me.id || channel.kind === 'direct';
   }
 
@@ -294,6 +310,8 @@ export class Chat {
    */
   async logout() {
     this.socket.stop();
+    // This session's push subscription first, while its token still counts.
+    await this.notifier.stop().catch(report);
     await post('/user/logout', undefined, AbortSignal.timeout(5000)).catch(report);
     this.leave('You are logged out.');
   }

@@ -12,6 +12,7 @@
 
 import { ApiError, post } from './api.js';
 import { bytes, find } from './dom.js';
+import { Mentions } from './mentions.js';
 import { report } from './notice.js';
 import { Tray } from './uploads.js';
 
@@ -80,6 +81,8 @@ export class Composer {
       this.attach(files);
     });
     this.dropping(zone);
+    // Before the box's own keys: Enter in its list inserts a name.
+    this.mentions = new Mentions(this.box, users, limits.userName);
     this.form.addEventListener('submit', (event) => {
       event.preventDefault();
       this.send();
@@ -106,6 +109,7 @@ export class Composer {
     this.tray?.list.remove();
     this.tray = channel ? this.trayOf(channel.id) : null;
     if (this.tray) this.form.prepend(this.tray.list);
+    this.mentions.close();
     this.lastTyping = 0;
     if (this.typingLater) clearTimeout(this.typingLater);
     this.typingLater = null;

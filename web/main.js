@@ -3,12 +3,14 @@
 // (log out, or a session the server no longer takes) reloads the page, so
 // nothing of one session (drafts, timers, requests in flight) reaches the
 // next. The page's two views are handed to the parts that own them.
+// Importing notify.js registers the service worker, on every load.
 
 import { report } from './notice.js';
 import { ApiError, get, session } from './api.js';
 import { Chat } from './chat.js';
 import { find } from './dom.js';
 import { limits } from './limits.js';
+import { forget } from './notify.js';
 import { SignIn } from './signin.js';
 
 const ENDED = 'Your session has ended; please log in again.';
@@ -23,6 +25,7 @@ const chatView = find(document, '#chat', HTMLElement);
  */
 function leave(why) {
   session.set(null);
+  forget();
   sessionStorage.setItem(WHY, why);
   location.replace('/app/');
 }

@@ -8,6 +8,7 @@
 import { ApiError, call } from './api.js';
 import { clock, confirming, find, fullDate, h } from './dom.js';
 import { files } from './files.js';
+import { marked } from './mentions.js';
 import { menu } from './menu.js';
 
 /**
@@ -18,6 +19,7 @@ import { menu } from './menu.js';
  * @property {boolean} delete whether it offers Delete
  * @property {number} maxLength the longest message the server takes
  * @property {(id: string) => string} names names a user
+ * @property {string} me this account's id (a message that mentions it stands out)
  * @property {(message: Message) => void} saved takes an edited message
  * @property {(id: string) => void} deleted takes a deleted message's id
  * @property {() => void} stale a link of its files failed to load (expired, perhaps)
@@ -30,21 +32,24 @@ import { menu } from './menu.js';
  */
 export function render(message, may) {
   const actions = h('div', { className: 'actions' });
+  // Not by colour alone: a mark in words, and said in its name.
+  const me = Boolean(message.mentions?.includes(may.me));
   const element = h(
     'article',
     {
-      className: may.edit ? 'msg mine' : 'msg',
+      className: `msg${may.edit ? ' mine' : ''}${me ? ' mentioned' : ''}`,
       'data-id': message.id,
       tabindex: '-1',
-      'aria-label': `${may.names(message.author)}, ${clock(message.created_at)}`,
+      'aria-label': `${may.names(message.author)}, ${clock(message.created_at)}${me ? ', mentions you' : ''}`,
     },
     h(
       'p',
       { className: 'meta', 'aria-hidden': 'true' },
       h('span', { className: 'author' }, may.names(message.author)),
       h('time', { datetime: message.created_at, title: fullDate(message.created_at) }, clock(message.created_at)),
+      me ? h('span', { className: 'tag' }, 'mentions you') : null,
     ),
-    h('p', { className: 'content' }, message.content),
+    h('p', { className: 'content' }, ...marked(message, may.names, may.me)),
     message.attachments?.length ? files(message.attachments, may.stale) : null,
     message.edited_at ? h('p', { className: 'edited', title: fullDate(message.edited_at) }, 'edited') : null,
     actions,

@@ -153,7 +153,8 @@ export class Room {
    * @param {'start' | 'end'} end
    */
   async place(channel, page, end) {
-    await this.users.load(page.map((message) => message.author));
+    // Authors, and the people mentioned (their `@name`s are marked).
+    await this.users.load(page.flatMap((message) => [message.author, ...(message.mentions ?? [])]));
     if (this.channel !== channel) return;
     const fresh = page.filter((message) => !this.ids.has(message.id));
     for (const message of fresh) this.ids.add(message.id);
@@ -176,6 +177,7 @@ export class Room {
       delete: mine || (this.channel?.owner === this.me.id && this.channel.kind !== 'direct'),
       maxLength: this.limits.content,
       names: (id) => this.users.name(id),
+      me: this.me.id,
       saved: (updated) => this.update(updated),
       deleted: (id) => this.removed(id),
       stale: () => this.refresh(message.id),

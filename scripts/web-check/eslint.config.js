@@ -47,4 +47,12 @@ export default [
       eqeqeq: 'error',
     },
   },
+  {
+    // The service worker: a classic script, in a worker's scope.
+    files: ['web/sw.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: globals.serviceworker,
+    },
+  },
 ];

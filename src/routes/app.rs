@@ -109,16 +109,18 @@ fn page(conditions: Conditions) -> Response {
     file(&PAGE, conditions)
 }
 
-/// One of the web client's files (its scripts, stylesheet and icon).
+/// One of the web client's files (its scripts, stylesheet, icons, the
+/// installable app's manifest and its service worker).
 #[utoipa::path(get, operation_id = "web_client_file", path = "/app/{file}", tag = "server", security(()),
     params(
-        ("file" = String, Path, description = "A file of the client, such as `main.js` or `style.css`"),
+        ("file" = String, Path, description = "A file of the client, such as `main.js`, `style.css`, `manifest.webmanifest` or `sw.js` (the service worker, scope `/app/`)"),
         ("If-None-Match" = Option<String>, Header, description = "An `ETag` the client holds: `304` if it is still this file's"),
         ("Accept-Encoding" = Option<String>, Header, description = "With `gzip`, the file is sent gzipped"),
     ),
     responses(
         (status = 200, description = "The file (`ETag`, one for the plain and one for the gzipped body; `Cache-Control: no-cache`, `Vary: accept-encoding`)",
-            content((String = "text/javascript"), (String = "text/css"), (String = "image/svg+xml"))),
+            content((String = "text/javascript"), (String = "text/css"), (String = "image/svg+xml"),
+                (String = "image/png"), (String = "application/manifest+json"))),
         (status = 304, description = "The client's copy (its `If-None-Match`) is current; no body"),
         (status = 404, description = "No such file", body = crate::http::error::ErrorBody),
     ))]

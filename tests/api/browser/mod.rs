@@ -6,11 +6,13 @@
 //! Without chromium the tests skip, loudly; with
 //! `AZUMA_BROWSER_TESTS=required` (as `.ci/run` sets) they fail instead.
 
+mod cdp;
 mod chat;
 mod files;
 mod launch;
 mod look;
 mod notice;
+mod notify;
 mod page;
 mod people;
 mod private;
