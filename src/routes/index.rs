@@ -97,8 +97,9 @@ pub(super) fn index(body: &bytes::Bytes, accept: Option<HeaderValue>) -> Respons
     ))]
 pub(super) async fn health(app: App) -> Result<Response, Rejection> {
     // Reads, then a write in turn with the others (which waits while
-    // another process holds the write lock, as every write would).
-    if app.db.healthy().await && app.writer.submit(Probe).await.is_ok() {
+    // another process holds the write lock, as every write would); and
+    // the last real write did not find the disk full.
+    if app.db.healthy().await && !app.writer.full() && app.writer.submit(Probe).await.is_ok() {
         Ok(json::reply(StatusCode::OK, &Health { status: "ok" }))
     } else {
         let cause = crate::domain::error::cause("the database does not answer");

@@ -16,6 +16,7 @@ pub mod writes;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
 use checkpoint::Checkpointer;
@@ -38,6 +39,10 @@ const MAX_BATCH: usize = 512;
 /// The handle callers write through; the thread ends when it is dropped.
 pub struct Writer {
     jobs: mpsc::Sender<Box<dyn Job>>,
+    /// The last batch that stored anything failed for want of space, and
+    /// none has stored anything since (`/health`: a tiny probe may still
+    /// fit where a message does not).
+    full: Arc<AtomicBool>,
 }
 
 impl Writer {
@@ -57,6 +62,8 @@ impl Writer {
         let (jobs, queue) = mpsc::channel();
         let scrub = scrub::Scrub::new(checkpoints);
         let checkpointer = checkpoint.map(Checkpointer::start).transpose()?;
+        let full = Arc::new(AtomicBool::new(false));
+        let filled = full.clone();
         std::thread::Builder::new()
             .name("azuma-writer".into())
             .spawn(move || {
@@ -68,9 +75,16 @@ impl Writer {
                     &links,
                     scrub,
                     checkpointer.as_ref(),
+                    &filled,
                 );
             })?;
-        Ok(Writer { jobs })
+        Ok(Writer { jobs, full })
+    }
+
+    /// Whether the last write that stored anything failed for want of
+    /// space, with none stored since.
+    pub fn full(&self) -> bool {
+        self.full.load(Ordering::Relaxed)
     }
 
     /// Queues `write` and waits for its result, after the commit (and after
@@ -93,6 +107,7 @@ fn run(
     links: &Links,
     mut scrub: scrub::Scrub,
     checkpointer: Option<&Checkpointer>,
+    full: &AtomicBool,
 ) {
     let wrote = || {
         if let Some(checkpointer) = checkpointer {
@@ -136,11 +151,18 @@ fn run(
                 Err(_) => break,
             }
         }
+        let changes = conn.total_changes();
         if let Err(e) = commit(&mut conn, &mut jobs, (hub, notifier), clock, links) {
+            if matches!(e, StoreError::Full(_)) {
+                full.store(true, Ordering::Relaxed);
+            }
             for job in jobs {
                 job.fail(e.clone());
             }
         } else {
+            if conn.total_changes() > changes {
+                full.store(false, Ordering::Relaxed);
+            }
             for job in jobs {
                 match job.after() {
                     After::Purge => purge.pending(),

@@ -275,6 +275,8 @@ async fn the_web_page_is_served_safely_and_browsers_are_sent_to_it() {
             Some("js") => "text/javascript; charset=utf-8",
             Some("css") => "text/css; charset=utf-8",
             Some("svg") => "image/svg+xml",
+            Some("png") => "image/png",
+            Some("webmanifest") => "application/manifest+json",
             other => panic!("unexpected file type {other:?}"),
         };
         let sent = server.client.get(server.url(file)).send().await.unwrap();
