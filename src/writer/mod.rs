@@ -70,12 +70,11 @@ impl Writer {
                 run(
                     conn,
                     &queue,
-                    (&hub, notifier.as_ref()),
+                    (&hub, notifier.as_ref(), &filled),
                     &clock,
                     &links,
                     scrub,
                     checkpointer.as_ref(),
-                    &filled,
                 );
             })?;
         Ok(Writer { jobs, full })
@@ -102,12 +101,11 @@ impl Writer {
 fn run(
     mut conn: Connection,
     queue: &mpsc::Receiver<Box<dyn Job>>,
-    (hub, notifier): (&Hub, Option<&Notifier>),
+    (hub, notifier, full): (&Hub, Option<&Notifier>, &AtomicBool),
     clock: &Clock,
     links: &Links,
     mut scrub: scrub::Scrub,
     checkpointer: Option<&Checkpointer>,
-    full: &AtomicBool,
 ) {
     let wrote = || {
         if let Some(checkpointer) = checkpointer {
