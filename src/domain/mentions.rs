@@ -4,6 +4,8 @@
 //! message keeps its mentions (`messages.mentions`, the ids one after
 //! another) and the `mentions` table indexes them for unread counts.
 
+use std::collections::HashMap;
+
 use rusqlite::{Connection, params};
 use uuid::Uuid;
 
@@ -36,45 +38,54 @@ pub fn find(conn: &Connection, channel: &Seen, content: &str) -> Result<Vec<Uuid
     Ok(found)
 }
 
+/// The most `@`s of one message looked at: a message names a few people,
+/// and each `@` costs a few name comparisons.
+const MOST_ATS: usize = 32;
+
+/// How far after an `@` a name may reach, in characters: the longest name
+/// (64), with room for its diacritics typed apart (NFD).
+const REACH: usize = 128;
+
 /// The accounts of `names` that `content` names after an `@` that starts a
-/// word, each once: at each `@`, the longest name whose characters, as the
-/// people search compares them, are the next ones, and end a word.
+/// word, each once: at each `@`, the longest text up to a word's end whose
+/// form as the people search compares names (without case or diacritics)
+/// is an account's name.
 fn named(content: &str, names: &[(Uuid, String)]) -> Vec<Uuid> {
-    let keyed: Vec<(Uuid, String, usize)> = names
+    let by_key: HashMap<String, Uuid> = names
         .iter()
-        .map(|(id, name)| (*id, sort_key(name), name.chars().count()))
+        .map(|(id, name)| (sort_key(name), *id))
         .collect();
     let mut found = Vec::new();
     let mut previous: Option<char> = None;
+    let mut ats = 0;
     for (at, c) in content.char_indices() {
         let starts = previous.is_none_or(|p| !is_word_char(p));
         previous = Some(c);
         if c != '@' || !starts {
             continue;
         }
+        ats += 1;
+        if ats > MOST_ATS {
+            break;
+        }
         let rest = &content[at + 1..];
-        let mut best: Option<(usize, Uuid)> = None;
-        for (id, key, chars) in &keyed {
-            if best.is_some_and(|(longest, _)| longest >= *chars) {
-                continue;
-            }
-            let end = rest
-                .char_indices()
-                .nth(*chars)
-                .map_or(rest.len(), |(i, _)| i);
-            if rest[..end].chars().count() != *chars
-                || rest[end..].chars().next().is_some_and(is_word_char)
-            {
-                continue;
-            }
-            if sort_key(&rest[..end]) == *key {
-                best = Some((*chars, *id));
+        // Where a word ends within reach, longest first.
+        let mut ends: Vec<usize> = Vec::new();
+        let mut chars = rest.char_indices().take(REACH).peekable();
+        while let Some((i, c)) = chars.next() {
+            let next = chars.peek().map(|&(_, n)| n);
+            if is_word_char(c) && next.is_none_or(|n| !is_word_char(n)) {
+                ends.push(i + c.len_utf8());
             }
         }
-        if let Some((_, id)) = best
-            && !found.contains(&id)
+        let hit = ends
+            .iter()
+            .rev()
+            .find_map(|&end| by_key.get(&sort_key(&rest[..end])));
+        if let Some(id) = hit
+            && !found.contains(id)
         {
-            found.push(id);
+            found.push(*id);
         }
     }
     found
@@ -146,6 +157,25 @@ mod tests {
             Vec::<String>::new()
         );
         assert_eq!(names_in("(@bob)", &people), ["bob"]);
+        // Diacritics typed apart (NFD) match as the people search does.
+        assert_eq!(names_in("@E\u{301}mile", &people), ["Émile"]);
+    }
+
+    /// At most 32 `@`s are looked at, each against names up to a word's
+    /// end (what the bench would show if it grew slow).
+    #[test]
+    fn a_message_of_at_signs_names_nobody_and_ends() {
+        let people: Vec<(Uuid, String)> = (0..1000)
+            .map(|i| (Uuid::new_v4(), format!("person {i}")))
+            .collect();
+        let flood = "@".repeat(4000);
+        let words = "@a ".repeat(1300);
+        assert!(named(&flood, &people).is_empty());
+        assert!(named(&words, &people).is_empty());
+        assert_eq!(
+            names_in("@person 7 and @person 77", &people),
+            ["person 7", "person 77"]
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
-use super::channels::Kind;
+use super::channels::{self, Kind};
 use super::clock::Timestamp;
 use super::error::StoreError;
 use super::notifications::{LEVEL, Level};
@@ -152,6 +152,21 @@ pub fn recipients(
         })
     })?;
     Ok(Some((channel, rows.collect::<rusqlite::Result<_>>()?)))
+}
+
+/// Whether `user` still has the subscription at `endpoint` and may still
+/// see channel `channel`: checked again when a push leaves, which may be
+/// long after the message (after a logout, or a removal from the channel).
+pub fn still_heard(
+    conn: &Connection,
+    endpoint: &str,
+    user: &Uuid,
+    channel: &Uuid,
+) -> Result<bool, StoreError> {
+    let subscribed = conn
+        .prepare_cached("SELECT 1 FROM push_subscriptions WHERE endpoint = ?1 AND user = ?2")?
+        .exists(params![endpoint, user])?;
+    Ok(subscribed && channels::seen(conn, user, channel)?.is_some())
 }
 
 /// The name of account `id`, if it exists.

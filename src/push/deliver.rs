@@ -55,8 +55,9 @@ pub async fn send(client: &reqwest::Client, guard: &Guard, request: Request) -> 
         .body(request.body)
         .send()
         .await;
-    match sent {
+    match sent.map_err(reqwest::Error::without_url) {
         Ok(answer) => outcome(answer.status(), answer.headers()),
+        // (Never the URL in the log: its path is the subscription's secret.)
         Err(e) if e.is_connect() && is_refused_by_guard(&e) => Outcome::Refused(chain(&e)),
         Err(e) => {
             tracing::debug!(cause = %chain(&e), "push not delivered; will retry");

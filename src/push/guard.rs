@@ -113,6 +113,11 @@ impl Guard {
             .ok_or_else(|| Refused::Url("the endpoint has no host".into()))?;
         let port = url.port_or_known_default().unwrap_or(0);
         let allowed = self.allows(&host, port);
+        // An allowed name reaches any of its addresses, so only on the
+        // ports it was allowed with.
+        if !allowed && self.allowed.iter().any(|a| a.host == host) {
+            return Err(Refused::Url("not a port pushes may go to".into()));
+        }
         match url.scheme() {
             "https" => {}
             "http" if allowed => {}
@@ -272,6 +277,15 @@ mod tests {
         assert!(!ok("https://127.0.0.1/abc"));
         assert!(ok("http://127.0.0.1:8443/abc"));
         assert!(!ok("http://127.0.0.1:8444/abc"));
+        let named = Guard::new(vec![parse_allowed("push.lan:8443").unwrap()]);
+        let ok = |u: &str| named.check_url(&Url::parse(u).unwrap()).is_ok();
+        assert!(ok("https://push.lan:8443/x"));
+        assert!(ok("http://push.lan:8443/x"));
+        assert!(
+            !ok("https://push.lan:22/x"),
+            "an allowed name on another port"
+        );
+        assert!(!ok("https://push.lan/x"));
         assert!(!ok("https://[::1]/abc"));
         assert!(!ok("https://user:pw@push.example.com/"));
         assert!(!ok("ftp://push.example.com/"));

@@ -151,6 +151,7 @@ impl Push {
             .map_err(|e| StartError(e.to_string()))?;
         let slots = slots::Slots::new(slots::Shared {
             db: db.clone(),
+            presence: presence.clone(),
             client,
             guard: guard.clone(),
             key: key.clone(),

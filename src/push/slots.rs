@@ -26,6 +26,7 @@ use crate::domain::db::Db;
 use crate::domain::error::{StoreError, chain};
 use crate::domain::markers;
 use crate::domain::push::{self, Subscription};
+use crate::realtime::presence::Presence;
 use crate::sync::lock;
 
 /// Tries of one push: the first and its retries.
@@ -56,6 +57,7 @@ pub struct Notification {
 /// What every push task shares.
 pub struct Shared {
     pub db: Db,
+    pub presence: Arc<Presence>,
     pub client: reqwest::Client,
     pub guard: Guard,
     pub key: Arc<VapidKey>,
@@ -121,25 +123,27 @@ impl Slots {
         let mut wait = self.shared.pace.backoff;
         for tried in 1..=TRIES {
             match self.try_once(subscription, &notification).await {
-                Ok(Outcome::Delivered) => return,
-                Ok(Outcome::Gone) => {
+                Ok(None | Some(Outcome::Delivered)) => return,
+                Ok(Some(Outcome::Gone)) => {
                     let (db, endpoint) = (self.shared.db.clone(), subscription.endpoint.clone());
                     if let Err(e) = db.run(move |conn| push::forget(conn, &endpoint)).await {
                         tracing::warn!(cause = %chain(&e), "cannot delete a push subscription");
                     }
                     return;
                 }
-                Ok(Outcome::Refused(why)) => {
+                Ok(Some(Outcome::Refused(why))) => {
                     tracing::warn!(origin = %origin(&subscription.endpoint), "push refused: {why}");
                     return;
                 }
-                Ok(Outcome::Retry(_)) if tried == TRIES => break,
-                Ok(Outcome::Retry(asked)) => {
+                Ok(Some(Outcome::Retry(_))) if tried == TRIES => break,
+                Ok(Some(Outcome::Retry(asked))) => {
                     tokio::time::sleep(asked.unwrap_or(wait).min(LONGEST_WAIT)).await;
                     wait = wait.saturating_mul(2);
-                    if let Some(Some((_, newer))) = lock(&self.busy).get_mut(&subscription.endpoint)
-                    {
-                        notification = newer.clone();
+                    let newer = lock(&self.busy)
+                        .get_mut(&subscription.endpoint)
+                        .and_then(Option::take);
+                    if let Some((_, newer)) = newer {
+                        notification = newer;
                     }
                 }
                 Err(e) => {
@@ -152,25 +156,32 @@ impl Slots {
     }
 
     /// Makes the push (the payload, with the user's unread count now,
-    /// encrypted for the subscription) and sends it.
+    /// encrypted for the subscription) and sends it; `None` if it is no
+    /// longer to go (the subscription is gone, the channel out of the
+    /// user's sight, or the user is connected now and sees it there).
     async fn try_once(
         &self,
         subscription: &Subscription,
         notification: &Notification,
-    ) -> Result<Outcome, StoreError> {
+    ) -> Result<Option<Outcome>, StoreError> {
+        if self.shared.presence.is_connected(&notification.user) {
+            return Ok(None);
+        }
+        let refused = |why: &str| Ok(Some(Outcome::Refused(why.into())));
         let Ok(endpoint) = Url::parse(&subscription.endpoint) else {
-            return Ok(Outcome::Refused("a stored endpoint is not a URL".into()));
+            return refused("a stored endpoint is not a URL");
         };
         let Ok(keys) = SubscriptionKeys::parse(&subscription.p256dh, &subscription.auth) else {
-            return Ok(Outcome::Refused(
-                "a stored subscription's keys are bad".into(),
-            ));
+            return refused("a stored subscription's keys are bad");
         };
-        let n = notification.clone();
+        let (n, at) = (notification.clone(), subscription.endpoint.clone());
         let body = self
             .shared
             .db
             .run(move |conn| {
+                if !push::still_heard(conn, &at, &n.user, &n.channel)? {
+                    return Ok::<_, StoreError>(None);
+                }
                 let unread: i64 = markers::unread(conn, &n.user)?
                     .iter()
                     .map(|u| u.unread)
@@ -183,12 +194,13 @@ impl Slots {
                     "text": n.text,
                     "unread": unread,
                 });
-                Ok::<_, StoreError>(keys.encrypt(payload.to_string().as_bytes()))
+                Ok(Some(keys.encrypt(payload.to_string().as_bytes())))
             })
             .await?;
         let body = match body {
-            Ok(body) => body,
-            Err(e) => return Ok(Outcome::Refused(e.to_string())),
+            None => return Ok(None),
+            Some(Ok(body)) => body,
+            Some(Err(e)) => return refused(&e.to_string()),
         };
         let request = Request {
             authorization: self.authorization(&endpoint),
@@ -201,7 +213,8 @@ impl Slots {
             },
             topic: URL_SAFE_NO_PAD.encode(notification.channel.as_bytes()),
         };
-        Ok(deliver::send(&self.shared.client, &self.shared.guard, request).await)
+        let sent = deliver::send(&self.shared.client, &self.shared.guard, request).await;
+        Ok(Some(sent))
     }
 
     /// The VAPID `Authorization` for `endpoint`'s push service.
@@ -214,6 +227,9 @@ impl Slots {
         {
             return header.clone();
         }
+        // One per push service in use; any that expired go (endpoints are
+        // anyone's choice, so their origins are too).
+        signatures.retain(|_, (_, expires)| *expires - now > 3600);
         let expires = now + SIGNATURE_LIFE;
         let header =
             self.shared

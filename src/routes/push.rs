@@ -130,10 +130,12 @@ pub(super) async fn subscribe(
     let keys = SubscriptionKeys::parse(&body.keys.p256dh, &body.keys.auth)
         .map_err(|e| ApiError::BadRequest(format!("keys: {e}")))?;
     let Endpoint(endpoint) = body.endpoint;
-    app.push
-        .check(&endpoint)
-        .await
-        .map_err(|e| ApiError::BadRequest(format!("endpoint refused: {e}")))?;
+    // Which address a name has is not the caller's to learn.
+    if let Err(e) = app.push.check(&endpoint).await {
+        tracing::debug!(why = %e, "push endpoint refused");
+        let why = "endpoint must be https:// to a host whose addresses are all public";
+        return Err(ApiError::BadRequest(why.into()).into());
+    }
     let subscription = Subscription {
         endpoint: endpoint.into(),
         p256dh: keys.p256dh_base64url(),
@@ -157,8 +159,10 @@ pub(super) async fn unsubscribe(
     session: Session,
     body: Unsubscribe,
 ) -> Result<Response, Rejection> {
+    // As stored: the URL's normal form.
+    let endpoint = reqwest::Url::parse(&body.endpoint).map_or(body.endpoint, String::from);
     app.db
-        .run(move |conn| push::unsubscribe(conn, &session.user_id, &body.endpoint))
+        .run(move |conn| push::unsubscribe(conn, &session.user_id, &endpoint))
         .await?;
     Ok(json::no_content())
 }

@@ -145,7 +145,7 @@ async fn levels_and_mentions_decide_who_hears_of_what() {
     let (server, push) = with_push_service().await;
     let (ann, _) = person(&server, "ann").await;
     let (bob, bob_id) = person(&server, "Bob Marley").await;
-    let (cat, _) = person(&server, "cat").await;
+    let (cat, cat_id) = person(&server, "cat").await;
     let public = create_channel(&server, &ann, "general").await;
     let bobs = subscribe(&server, &push, &bob).await;
 
@@ -205,22 +205,35 @@ async fn levels_and_mentions_decide_who_hears_of_what() {
     let secret = private(&server, &ann, "secret", &[]).await;
     let sent = send(&server, &ann, &secret, "@bob marley can't see this").await;
     assert_eq!(sent["mentions"], json!([]));
-    // An edit works the mentions out again.
-    let edit = json!({"content": "now @cat"});
-    let id = sent["id"].as_str().unwrap();
-    let edited = server
-        .call(
-            Method::PATCH,
-            &format!("/message/{id}"),
-            Some(&ann),
-            Some(edit),
-        )
-        .await;
+    // An edit works the mentions out again: cat is no member here either.
+    let edit = |id: &str, content: &str| {
+        let path = format!("/message/{id}");
+        let body = json!({"content": content});
+        let server = &server;
+        let ann = ann.clone();
+        async move {
+            server
+                .call(Method::PATCH, &path, Some(&ann), Some(body))
+                .await
+        }
+    };
+    let id = sent["id"].as_str().unwrap().to_owned();
+    let edited = edit(&id, "now @cat").await;
+    assert_eq!(edited.assert_json(200)["mentions"], json!([]));
+    // In the public channel an edit adds a mention, and takes it away.
+    let plain = send(&server, &ann, &public, "hello cat").await;
+    let plain = plain["id"].as_str().unwrap().to_owned();
     assert_eq!(
-        edited.assert_json(200)["mentions"],
-        json!([]),
-        "cat is not a member either"
+        edit(&plain, "hello @cat").await.body["mentions"],
+        json!([cat_id])
     );
+    let fetched = server.get(&format!("/message/{plain}"), Some(&cat)).await;
+    assert_eq!(fetched.body["mentions"], json!([cat_id]));
+    let unread = server.get("/user/self/unread", Some(&cat)).await;
+    assert_eq!(unread.body[0]["mentions"], 1);
+    assert_eq!(edit(&plain, "hello cat").await.body["mentions"], json!([]));
+    let unread = server.get("/user/self/unread", Some(&cat)).await;
+    assert_eq!(unread.body[0]["mentions"], 0);
     nothing_pushed(&push).await;
 }
 
@@ -373,8 +386,9 @@ async fn logging_out_deletes_the_sessions_subscriptions() {
         1,
         "the changing session keeps its own"
     );
-    // Unsubscribing one's own: 204, and nothing more is pushed to it.
-    let body = json!({"endpoint": kept.endpoint});
+    // Unsubscribing one's own (the URL as written, or in another spelling
+    // of it): 204, and nothing more is pushed to it.
+    let body = json!({"endpoint": kept.endpoint.replacen("http://", "HTTP://", 1)});
     let reply = server
         .call(Method::DELETE, "/push/subscribe", Some(&other), Some(body))
         .await;
@@ -489,5 +503,23 @@ async fn news_that_comes_meanwhile_is_folded_into_the_next_push() {
     let (payload, _) = pushed(&push, &bobs).await;
     assert_eq!(payload["message"], last["id"], "the newest, not each");
     assert_eq!(payload["unread"], 4);
+    nothing_pushed(&push).await;
+}
+
+#[tokio::test]
+async fn news_waiting_for_someone_removed_from_the_channel_never_reaches_them() {
+    let (server, push) = with_push_service().await;
+    let (ann, _) = person(&server, "ann").await;
+    let (bob, bob_id) = person(&server, "bob").await;
+    let channel = private(&server, &ann, "two", &[&bob_id]).await;
+    let bobs = subscribe(&server, &push, &bob).await;
+    push.script(&bobs.id, [Answer::Slow(Duration::from_millis(500), 201)]);
+    send(&server, &ann, &channel, "before").await;
+    pushed(&push, &bobs).await;
+    // While that push is under way, news waits; then Bob is removed.
+    send(&server, &ann, &channel, "after he is gone").await;
+    let path = format!("/channel/{channel}/members/{bob_id}");
+    let removed = server.call(Method::DELETE, &path, Some(&ann), None).await;
+    assert_eq!(removed.status, 204, "{}", removed.text);
     nothing_pushed(&push).await;
 }
