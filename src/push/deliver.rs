@@ -37,6 +37,21 @@ pub enum Outcome {
     Refused(String),
 }
 
+/// The client pushes leave through: `guard` resolves every name (and
+/// checks each address), no proxy, no redirects. Made at the first push,
+/// not at start: it reads the system's CA certificates, which takes time,
+/// and a system without any still serves everything but pushes.
+pub fn client(guard: &Guard) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .dns_resolver(guard.clone())
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(30))
+        .user_agent(concat!("azuma/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
 /// Sends `request` with `client` (whose resolver is `guard`), after
 /// checking its URL again (a host given as an address never reaches the
 /// resolver).

@@ -140,19 +140,10 @@ impl Push {
         // The TLS library's process-wide choice of cryptography: ring, as
         // the server's own TLS uses (already chosen if this errs).
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .dns_resolver(guard.clone())
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(30))
-            .user_agent(concat!("azuma/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| StartError(e.to_string()))?;
         let slots = slots::Slots::new(slots::Shared {
             db: db.clone(),
             presence: presence.clone(),
-            client,
+            client: std::sync::Mutex::new(None),
             guard: guard.clone(),
             key: key.clone(),
             contact: options.contact.clone(),

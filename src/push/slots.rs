@@ -58,7 +58,8 @@ pub struct Notification {
 pub struct Shared {
     pub db: Db,
     pub presence: Arc<Presence>,
-    pub client: reqwest::Client,
+    /// Made at the first push (`deliver::client`).
+    pub client: Mutex<Option<reqwest::Client>>,
     pub guard: Guard,
     pub key: Arc<VapidKey>,
     pub contact: Option<String>,
@@ -213,8 +214,27 @@ impl Slots {
             },
             topic: URL_SAFE_NO_PAD.encode(notification.channel.as_bytes()),
         };
-        let sent = deliver::send(&self.shared.client, &self.shared.guard, request).await;
+        let client = match self.client().await {
+            Ok(client) => client,
+            Err(why) => return refused(&format!("no HTTP client: {why}")),
+        };
+        let sent = deliver::send(&client, &self.shared.guard, request).await;
         Ok(Some(sent))
+    }
+
+    /// The HTTP client, made now (on a blocking thread: it reads files) if
+    /// it is not yet; a failure is tried again at the next push.
+    async fn client(&self) -> Result<reqwest::Client, String> {
+        if let Some(made) = lock(&self.shared.client).clone() {
+            return Ok(made);
+        }
+        let guard = self.shared.guard.clone();
+        let made = tokio::task::spawn_blocking(move || deliver::client(&guard))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| chain(&e))?;
+        *lock(&self.shared.client) = Some(made.clone());
+        Ok(made)
     }
 
     /// The VAPID `Authorization` for `endpoint`'s push service.

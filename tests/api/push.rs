@@ -523,3 +523,20 @@ async fn news_waiting_for_someone_removed_from_the_channel_never_reaches_them() 
     assert_eq!(removed.status, 204, "{}", removed.text);
     nothing_pushed(&push).await;
 }
+
+/// A system without CA certificates (a bare container, say) still serves
+/// everything: pushes only need them at the first push, and say so there.
+#[tokio::test]
+async fn a_system_without_ca_certificates_still_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = crate::helpers::binary(dir.path());
+    command
+        .env("SSL_CERT_FILE", dir.path().join("none.pem"))
+        .env("SSL_CERT_DIR", dir.path().join("none"));
+    let server = crate::helpers::Binary::spawn(command, &[]).await;
+    let token = crate::helpers::register_at(&server.http, &server.base, "ann", "pw").await;
+    let key = server.call(Method::GET, "/push/key", None, None).await;
+    assert_eq!(key.status, 200);
+    let channel = crate::helpers::channel_at(&server.http, &server.base, &token, "general").await;
+    crate::helpers::send_at(&server.http, &server.base, &token, &channel, "still here").await;
+}
