@@ -168,11 +168,3 @@ pub fn still_heard(
         .exists(params![endpoint, user])?;
     Ok(subscribed && channels::seen(conn, user, channel)?.is_some())
 }
-
-/// The name of account `id`, if it exists.
-pub fn user_name(conn: &Connection, id: &Uuid) -> Result<Option<String>, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT name FROM users WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))
-        .optional()?)
-}

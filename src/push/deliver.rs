@@ -7,6 +7,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, 
 use reqwest::{StatusCode, Url};
 
 use super::guard::Guard;
+use crate::domain::error::chain;
 
 /// How long a push message may wait at the push service for the browser.
 pub const TTL: &str = "86400";
@@ -113,18 +114,6 @@ fn is_refused_by_guard(e: &reqwest::Error) -> bool {
         source = err.source();
     }
     false
-}
-
-/// An error with its causes, for the log.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(err) = source {
-        text.push_str(": ");
-        text.push_str(&err.to_string());
-        source = err.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use crate::domain::error::{StoreError, chain};
 use crate::domain::messages::Message;
 use crate::domain::notifications::Level;
 use crate::domain::push::{self, Recipient};
+use crate::domain::users;
 use crate::realtime::presence::Presence;
 
 /// Characters of a message a push shows.
@@ -114,8 +115,8 @@ async fn notify(
             };
             let mut names = HashMap::new();
             for author in authors {
-                if let Some(name) = push::user_name(conn, &author)? {
-                    names.insert(author, name);
+                if let Some(user) = users::load(conn, &author)? {
+                    names.insert(author, user.name);
                 }
             }
             Ok(Some((channel, recipients, names)))
