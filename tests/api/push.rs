@@ -47,6 +47,30 @@ pub async fn subscribe(server: &TestServer, push: &PushService, token: &str) -> 
     browser
 }
 
+/// Ann and Bob in a private channel, "two", with a browser of Bob's
+/// subscribed.
+struct Two {
+    ann: String,
+    bob: String,
+    bob_id: String,
+    channel: String,
+    bobs: Browser,
+}
+
+async fn two(server: &TestServer, push: &PushService) -> Two {
+    let (ann, _) = person(server, "ann").await;
+    let (bob, bob_id) = person(server, "bob").await;
+    let channel = private(server, &ann, "two", &[&bob_id]).await;
+    let bobs = subscribe(server, push, &bob).await;
+    Two {
+        ann,
+        bob,
+        bob_id,
+        channel,
+        bobs,
+    }
+}
+
 /// The next push, which must be for `browser` and pass every check.
 async fn pushed(push: &PushService, browser: &Browser) -> (Value, crate::helpers::Delivery) {
     let delivery = push.next(COMES).await.expect("a push");
@@ -240,10 +264,13 @@ async fn levels_and_mentions_decide_who_hears_of_what() {
 #[tokio::test]
 async fn nobody_with_an_open_websocket_is_pushed() {
     let (server, push) = with_push_service().await;
-    let (ann, _) = person(&server, "ann").await;
-    let (bob, bob_id) = person(&server, "bob").await;
-    let channel = private(&server, &ann, "two", &[&bob_id]).await;
-    let bobs = subscribe(&server, &push, &bob).await;
+    let Two {
+        ann,
+        bob,
+        channel,
+        bobs,
+        ..
+    } = two(&server, &push).await;
     let mut socket = WsClient::connect(&server.base).await;
     socket.authenticate(&bob).await;
     send(&server, &ann, &channel, "you're here").await;
@@ -265,13 +292,16 @@ async fn nobody_with_an_open_websocket_is_pushed() {
 #[tokio::test]
 async fn gone_subscriptions_are_deleted_and_busy_services_are_retried() {
     let (server, push) = with_push_service().await;
-    let (ann, _) = person(&server, "ann").await;
-    let (bob, bob_id) = person(&server, "bob").await;
-    let channel = private(&server, &ann, "two", &[&bob_id]).await;
+    let Two {
+        ann,
+        bob,
+        channel,
+        bobs,
+        ..
+    } = two(&server, &push).await;
 
     // 429 with Retry-After, then 500: retried (after the wait asked for),
     // then delivered.
-    let bobs = subscribe(&server, &push, &bob).await;
     push.script(&bobs.id, [Answer::RetryAfter(429, 1), Answer::Status(500)]);
     send(&server, &ann, &channel, "persist").await;
     let first = push.next(COMES).await.expect("a first try");
@@ -487,10 +517,9 @@ async fn endpoints_that_lead_where_they_dont_belong_are_refused_and_never_called
 #[tokio::test]
 async fn news_that_comes_meanwhile_is_folded_into_the_next_push() {
     let (server, push) = with_push_service().await;
-    let (ann, _) = person(&server, "ann").await;
-    let (bob, bob_id) = person(&server, "bob").await;
-    let channel = private(&server, &ann, "two", &[&bob_id]).await;
-    let bobs = subscribe(&server, &push, &bob).await;
+    let Two {
+        ann, channel, bobs, ..
+    } = two(&server, &push).await;
     // Bob's push service takes 300 ms: the sends below come meanwhile.
     push.script(&bobs.id, [Answer::Slow(Duration::from_millis(300), 201)]);
     let first = send(&server, &ann, &channel, "one").await;
@@ -509,10 +538,13 @@ async fn news_that_comes_meanwhile_is_folded_into_the_next_push() {
 #[tokio::test]
 async fn news_waiting_for_someone_removed_from_the_channel_never_reaches_them() {
     let (server, push) = with_push_service().await;
-    let (ann, _) = person(&server, "ann").await;
-    let (bob, bob_id) = person(&server, "bob").await;
-    let channel = private(&server, &ann, "two", &[&bob_id]).await;
-    let bobs = subscribe(&server, &push, &bob).await;
+    let Two {
+        ann,
+        bob_id,
+        channel,
+        bobs,
+        ..
+    } = two(&server, &push).await;
     push.script(&bobs.id, [Answer::Slow(Duration::from_millis(500), 201)]);
     send(&server, &ann, &channel, "before").await;
     pushed(&push, &bobs).await;
@@ -539,4 +571,56 @@ async fn a_system_without_ca_certificates_still_serves() {
     assert_eq!(key.status, 200);
     let channel = crate::helpers::channel_at(&server.http, &server.base, &token, "general").await;
     crate::helpers::send_at(&server.http, &server.base, &token, &channel, "still here").await;
+}
+
+#[tokio::test]
+async fn an_account_keeps_its_ten_newest_subscriptions() {
+    let (server, push) = with_push_service().await;
+    let (bob, _) = person(&server, "bob").await;
+    let first = subscribe(&server, &push, &bob).await;
+    for _ in 0..10 {
+        subscribe(&server, &push, &bob).await;
+    }
+    assert_eq!(subscriptions(&server), 10);
+    let kept: i64 = server
+        .peek()
+        .query_row(
+            "SELECT count(*) FROM push_subscriptions WHERE endpoint = ?1",
+            [&first.endpoint],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(kept, 0, "the oldest went");
+}
+
+#[tokio::test]
+async fn the_wait_between_pushes_doubles_while_news_keeps_coming() {
+    let (server, push) = with_push_service().await;
+    let Two {
+        ann, channel, bobs, ..
+    } = two(&server, &push).await;
+    // A message every 20 ms for 1.6 s; spacing 50 ms here, at most 400.
+    for i in 0..80 {
+        send(&server, &ann, &channel, &format!("news {i}")).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut at = Vec::new();
+    while let Some(delivery) = push.next(Duration::from_millis(600)).await {
+        assert_eq!(delivery.endpoint_id, bobs.id);
+        at.push(delivery.at);
+    }
+    assert!(at.len() >= 5, "{} pushes", at.len());
+    for (k, pair) in at.windows(2).enumerate().take(4) {
+        let least = Duration::from_millis((50 << k).min(400));
+        assert!(
+            pair[1] - pair[0] >= least,
+            "gap {k}: {:?} < {least:?}",
+            pair[1] - pair[0]
+        );
+    }
+    assert!(
+        at.len() < 20,
+        "folded, not one push per message: {}",
+        at.len()
+    );
 }

@@ -135,9 +135,14 @@ async fn unread_counts_stop_at_1000() {
     let bob = server.register("bob", "pw").await;
     let channel = create_channel(&server, &alice, "busy").await;
     for _ in 0..21 {
-        let sends = (0..50).map(|_| send(&server, &alice, &channel, "x"));
+        let sends = (0..50).map(|_| send(&server, &alice, &channel, "x @bob"));
         futures_util::future::join_all(sends).await;
     }
-    assert_eq!(unread(&server, &bob).await[0]["unread"], 1000);
+    // Mentions stop at the same cap.
+    let counts = unread(&server, &bob).await;
+    assert_eq!(
+        (&counts[0]["unread"], &counts[0]["mentions"]),
+        (&json!(1000), &json!(1000))
+    );
     server.stop().await;
 }
