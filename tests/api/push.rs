@@ -140,6 +140,13 @@ async fn a_push_carries_the_message_encrypted_for_the_browser_field_by_field() {
     assert!(topic.len() <= 32, "{topic}");
     // The author hears nothing of their own message.
     nothing_pushed(&push).await;
+    // A private channel's default level is `all`.
+    let unread = server.get("/user/self/unread", Some(&bob)).await;
+    let entry = &unread.assert_json(200)[0];
+    assert_eq!(
+        (&entry["channel"], &entry["notifications"]),
+        (&json!(channel), &json!("all"))
+    );
 
     // A message of files only shows its first file's name; the count grows.
     let file = upload(&server, &ann, "beach.txt", "text/plain", b"sand".to_vec()).await;
