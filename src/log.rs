@@ -13,9 +13,13 @@ use tracing_subscriber::fmt::MakeWriter;
 
 use crate::sync::lock;
 
+mod access;
 mod line;
+mod request;
 
+pub use access::{Access, write_directly};
 pub use line::{Clock, Fields};
+pub use request::{Format, Request, scope};
 
 /// How long a line may wait in the buffer.
 const PERIOD: Duration = Duration::from_millis(20);

@@ -15,18 +15,22 @@ const DEFAULT_LEVEL: LevelFilter = LevelFilter::INFO;
 
 /// Logs to stderr at `RUST_LOG`'s level ([`DEFAULT_LEVEL`] by default), in colour only
 /// on a terminal. Lines are formatted where they happen ([`log::Fields`],
-/// [`log::Clock`]: as the library's default format, more cheaply) and
+/// [`log::Format`]: as the library's default format, more cheaply) and
 /// written by a thread of their own ([`crate::log`]): the access log cost
 /// over a third of `GET /`'s throughput when each line was a write. None
 /// is dropped, and dropping the returned guard, at the end of `main`,
 /// writes out the rest.
 pub fn log_to_stderr() -> std::io::Result<log::Guard> {
     let (writer, guard) = log::to_stderr()?;
+    let ansi = std::io::stderr().is_terminal();
+    if !ansi {
+        log::write_directly(&writer);
+    }
     let builder = tracing_subscriber::fmt()
+        .with_ansi(ansi)
         .fmt_fields(log::Fields)
-        .with_timer(log::Clock)
-        .with_writer(writer)
-        .with_ansi(std::io::stderr().is_terminal());
+        .event_format(log::Format)
+        .with_writer(writer);
     match one_level(std::env::var("RUST_LOG")) {
         Some(level) => builder.with_max_level(level).init(),
         None => builder

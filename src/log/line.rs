@@ -69,6 +69,27 @@ fn write_digits(out: &mut [u8], mut value: u64) {
     }
 }
 
+/// `value` in decimal, written into `digits`.
+fn decimal(digits: &mut [u8; 20], value: u64) -> &str {
+    let len = value.checked_ilog10().map_or(1, |log| log as usize + 1);
+    write_digits(&mut digits[..len], value);
+    // Only ASCII digits were written.
+    std::str::from_utf8(&digits[..len]).unwrap_or_default()
+}
+
+/// Appends `value` in decimal, as `Display` would.
+pub(super) fn push_digits(out: &mut String, value: u64) {
+    out.push_str(decimal(&mut [0; 20], value));
+}
+
+/// Whether the library writes `value` (a field other than the message)
+/// as it is between quotes: printable ASCII with nothing to escape.
+pub(super) fn plain(value: &str) -> bool {
+    value
+        .bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+}
+
 /// The fields, as `DefaultFields` writes them (`message name=value ...`).
 pub struct Fields;
 
@@ -151,10 +172,7 @@ impl Visit for Visitor<'_> {
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
-        let plain = value
-            .bytes()
-            .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\');
-        if field.name() == "message" || !plain {
+        if field.name() == "message" || !plain(value) {
             return self.as_library(field, |library| library.record_str(field, value));
         }
         if self.start(field) {
@@ -172,11 +190,7 @@ impl Visit for Visitor<'_> {
         }
         if self.start(field) {
             let mut digits = [0; 20];
-            let len = value.checked_ilog10().map_or(1, |log| log as usize + 1);
-            write_digits(&mut digits[..len], value);
-            self.result = std::str::from_utf8(&digits[..len])
-                .map_err(|_| fmt::Error)
-                .and_then(|text| self.writer.write_str(text));
+            self.result = self.writer.write_str(decimal(&mut digits, value));
         }
     }
 
