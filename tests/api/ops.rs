@@ -374,6 +374,10 @@ async fn failed_logins_are_throttled_logged_and_forgiven() {
             .ends_with(r#"login failed for "bob" from 127.0.0.1"#),
         "{line}"
     );
+    // Named by its request, as README's example shows it.
+    let named = r#"method=POST path="/user/login"}: azuma::routes::session: login failed"#;
+    assert!(line.contains(" WARN request{id="), "{line}");
+    assert!(line.contains(named), "{line}");
     login("wrong").await.assert_error(403, "FORBIDDEN");
     // The budget is spent: even the right password waits.
     let throttled = login("right").await;
