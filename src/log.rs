@@ -16,6 +16,8 @@ use crate::sync::lock;
 mod access;
 mod line;
 mod request;
+#[cfg(test)]
+pub mod testing;
 
 pub use access::{Access, write_directly};
 pub use line::{Clock, Fields};
@@ -141,20 +143,10 @@ mod tests {
     #[test]
     fn every_line_is_written_in_order_by_the_time_the_guard_is_dropped() {
         let shared = Arc::new(Shared::default());
-        let out = Arc::new(Mutex::new(Vec::new()));
-        struct Sink(Arc<Mutex<Vec<u8>>>);
-        impl Write for Sink {
-            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-                lock(&self.0).extend_from_slice(b);
-                Ok(b.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
+        let out = testing::Lines::default();
         let thread = {
-            let (shared, out) = (shared.clone(), out.clone());
-            std::thread::spawn(move || write_out(&shared, &mut Sink(out)))
+            let (shared, mut out) = (shared.clone(), out.clone());
+            std::thread::spawn(move || write_out(&shared, &mut out))
         };
         let guard = Guard {
             shared: shared.clone(),
@@ -166,7 +158,7 @@ mod tests {
             writeln!(writer.make_writer(), "line {i} {}", "x".repeat(100)).unwrap();
         }
         drop(guard);
-        let written = String::from_utf8(lock(&out).clone()).unwrap();
+        let written = out.text();
         let numbers: Vec<usize> = written
             .lines()
             .map(|l| l.split(' ').nth(1).unwrap().parse().unwrap())

@@ -360,21 +360,9 @@ mod tests {
     /// A log line made while a request runs names the request.
     #[tokio::test]
     async fn failures_are_logged_in_the_request_span() {
-        #[derive(Clone, Default)]
-        struct Lines(Arc<Mutex<Vec<u8>>>);
-        impl std::io::Write for Lines {
-            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-                lock(&self.0).extend_from_slice(bytes);
-                Ok(bytes.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let lines = Lines::default();
-        let writer = lines.clone();
+        let lines = log::testing::Lines::default();
         let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
+            .with_writer(lines.clone())
             .with_ansi(false)
             .event_format(log::Format)
             .finish();
@@ -387,7 +375,7 @@ mod tests {
             .unify()
             .boxed();
         assert_eq!(call(routes).await.0, 500);
-        let log = String::from_utf8(lock(&lines.0).clone()).unwrap();
+        let log = lines.text();
         let failure = log.lines().find(|line| line.contains("disk on fire"));
         let failure = failure.unwrap_or_else(|| panic!("{log}"));
         assert!(failure.contains(" ERROR request{id="), "{log}");

@@ -112,33 +112,9 @@ impl Access<'_> {
 #[cfg(test)]
 mod tests {
     use std::net::Ipv6Addr;
-    use std::sync::Mutex;
-
-    use tracing_subscriber::fmt::MakeWriter;
 
     use super::*;
-
-    #[derive(Clone, Default)]
-    struct Lines(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Lines {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            crate::sync::lock(&self.0).extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'a> MakeWriter<'a> for Lines {
-        type Writer = Lines;
-
-        fn make_writer(&'a self) -> Lines {
-            self.clone()
-        }
-    }
+    use crate::log::testing::Lines;
 
     #[test]
     fn lines_read_as_tracing_writes_them() {
@@ -179,7 +155,7 @@ mod tests {
                 request.through_tracing();
             }
         });
-        let theirs = String::from_utf8(crate::sync::lock(&lines.0).clone()).unwrap();
+        let theirs = lines.text();
         let theirs: Vec<&str> = theirs.lines().collect();
         assert_eq!(theirs.len(), requests.len());
         for (request, theirs) in requests.iter().zip(theirs) {

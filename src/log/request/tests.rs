@@ -1,32 +1,6 @@
-use std::sync::{Arc, Mutex};
-
-use tracing_subscriber::fmt::MakeWriter;
-
 use super::*;
 use crate::log::Fields;
-use crate::sync::lock;
-
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Lines {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        lock(&self.0).extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Lines {
-    type Writer = Lines;
-
-    fn make_writer(&'a self) -> Lines {
-        self.clone()
-    }
-}
+use crate::log::testing::Lines;
 
 fn request() -> Request {
     Request {
@@ -71,9 +45,10 @@ fn lines(ours: bool, ansi: bool) -> Vec<String> {
             events();
         });
     }
-    let text = String::from_utf8(lock(&lines.0).clone()).unwrap();
     // The timestamps differ by when each ran.
-    text.lines()
+    lines
+        .text()
+        .lines()
         .map(|line| line.replace(|c: char| c.is_ascii_digit(), "0"))
         .collect()
 }
@@ -111,7 +86,7 @@ fn lines_outside_a_request_or_outside_its_context_are_the_librarys() {
             tracing::info!("in a span of its own");
         });
     });
-    let text = String::from_utf8(lock(&lines.0).clone()).unwrap();
+    let text = lines.text();
     let lines: Vec<&str> = text.lines().map(|line| &line[28..]).collect();
     assert_eq!(
         lines,
