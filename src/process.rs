@@ -46,7 +46,7 @@ pub fn log_to_stderr() -> std::io::Result<log::Guard> {
 /// The level of a `RUST_LOG` that names one for everything (unset is
 /// `info`): then a plain level filters, as `EnvFilter` would. `EnvFilter`
 /// takes a read lock on every span's entry, exit and close to look for
-/// per-span directives, with the request's span on each request.
+/// per-span directives.
 fn one_level(rust_log: Result<String, std::env::VarError>) -> Option<LevelFilter> {
     match rust_log {
         Err(std::env::VarError::NotPresent) => Some(DEFAULT_LEVEL),

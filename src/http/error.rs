@@ -214,8 +214,8 @@ impl ApiError {
         Some(Cow::Borrowed(text))
     }
 
-    /// Logs the cause of a server-side failure, with its sources, in the
-    /// request's span; client errors log nothing.
+    /// Logs the cause of a server-side failure, with its sources, named by
+    /// its request (`log/request.rs`); client errors log nothing.
     pub fn log(&self) {
         match self {
             ApiError::Internal(e) => {

@@ -295,7 +295,7 @@ impl Failing {
     }
 }
 
-/// The id of the next request, for its span.
+/// The id of the next request, for the log.
 static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
 
 #[cfg(test)]
@@ -359,7 +359,7 @@ mod tests {
 
     /// A log line made while a request runs names the request.
     #[tokio::test]
-    async fn failures_are_logged_in_the_request_span() {
+    async fn failures_are_logged_named_by_their_request() {
         let lines = log::testing::Lines::default();
         let subscriber = tracing_subscriber::fmt()
             .with_writer(lines.clone())

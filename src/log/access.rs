@@ -49,8 +49,8 @@ pub struct Access<'a> {
 }
 
 impl Access<'_> {
-    /// Logs the line at INFO, outside any span (the request's own
-    /// fields are the line's).
+    /// Logs the line at INFO, not named by the request as other lines
+    /// logged in it are: the request's fields are the line's own.
     pub fn log(&self) {
         if !tracing::enabled!(target: TARGET, tracing::Level::INFO) {
             return;
