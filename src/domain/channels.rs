@@ -8,7 +8,6 @@
 //! reads go through the `channels` view, which shows only the channels
 //! that are not deleted.
 
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -16,6 +15,7 @@ use uuid::Uuid;
 use super::clock::Timestamp;
 use super::error::{Refusal, StoreError};
 use super::members;
+use super::words::stored_as_words;
 
 /// Who may see a channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -29,32 +29,11 @@ pub enum Kind {
     Direct,
 }
 
-impl Kind {
-    fn as_str(self) -> &'static str {
-        match self {
-            Kind::Public => "public",
-            Kind::Private => "private",
-            Kind::Direct => "direct",
-        }
-    }
-}
-
-impl ToSql for Kind {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::from(self.as_str()))
-    }
-}
-
-impl FromSql for Kind {
-    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-        match value.as_str()? {
-            "public" => Ok(Kind::Public),
-            "private" => Ok(Kind::Private),
-            "direct" => Ok(Kind::Direct),
-            _ => Err(FromSqlError::InvalidType),
-        }
-    }
-}
+stored_as_words!(Kind {
+    Public => "public",
+    Private => "private",
+    Direct => "direct",
+});
 
 /// A channel as the API shows it.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]

@@ -25,6 +25,7 @@ pub mod unicode;
 pub mod user_cache;
 pub mod users;
 pub mod wal;
+mod words;
 
 #[cfg(test)]
 pub(crate) mod testing;

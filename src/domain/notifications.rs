@@ -2,13 +2,13 @@
 //! chose something other than the default (`all` in private and direct
 //! channels, `mentions` in public ones).
 
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::channels::Seen;
 use super::error::StoreError;
+use super::words::stored_as_words;
 
 /// What a user is notified of in a channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -22,32 +22,11 @@ pub enum Level {
     None,
 }
 
-impl Level {
-    fn as_str(self) -> &'static str {
-        match self {
-            Level::All => "all",
-            Level::Mentions => "mentions",
-            Level::None => "none",
-        }
-    }
-}
-
-impl ToSql for Level {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::from(self.as_str()))
-    }
-}
-
-impl FromSql for Level {
-    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-        match value.as_str()? {
-            "all" => Ok(Level::All),
-            "mentions" => Ok(Level::Mentions),
-            "none" => Ok(Level::None),
-            _ => Err(FromSqlError::InvalidType),
-        }
-    }
-}
+stored_as_words!(Level {
+    All => "all",
+    Mentions => "mentions",
+    None => "none",
+});
 
 /// The level of user `u` in channel `c` (SQL over a `notification_levels
 /// l` row joined on them, and the channel's `kind`): theirs, or the

@@ -20,7 +20,6 @@ pub(super) struct Notifications {
     level: Level,
 }
 
-/// Notification levels.
 /// This file's routes in the OpenAPI document.
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(set_level))]
