@@ -316,3 +316,25 @@ CREATE TABLE push_subscriptions (
 ) STRICT;
 CREATE INDEX push_subscriptions_by_user ON push_subscriptions (user, created_at);
 CREATE INDEX push_subscriptions_by_session ON push_subscriptions (session);
+
+-- migration 11: a purge that deletes most of the messages rebuilds the
+-- search index without them, instead of deleting their entries (which
+-- FTS5 would then merge away in steps it cannot bound).
+-- While it does, meta 'unindexed' names the purged channel, whose
+-- messages leave the table without touching the index; the new index,
+-- `messages_fts_next`, is filled up to meta 'reindexed_to' and kept in
+-- step up to there by copies of these triggers (src/domain/reindex.rs).
+DROP TRIGGER messages_fts_delete;
+DROP TRIGGER messages_fts_update;
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+WHEN old.channel IS NOT (SELECT value FROM meta WHERE key = 'unindexed') BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, content, channel)
+    VALUES ('delete', old.seq, old.content || coalesce(char(10) || old.files, ''), old.channel);
+END;
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages
+WHEN old.channel IS NOT (SELECT value FROM meta WHERE key = 'unindexed') BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, content, channel)
+    VALUES ('delete', old.seq, old.content || coalesce(char(10) || old.files, ''), old.channel);
+    INSERT INTO messages_fts (rowid, content, channel)
+    VALUES (new.seq, new.content || coalesce(char(10) || new.files, ''), new.channel);
+END;

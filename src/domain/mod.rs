@@ -19,6 +19,7 @@ pub mod names;
 pub mod notifications;
 pub mod purge;
 pub mod push;
+pub mod reindex;
 pub mod search;
 pub mod sessions;
 pub mod unicode;

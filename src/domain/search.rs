@@ -75,18 +75,39 @@ impl Query {
     }
 }
 
+/// Which search index to write: the one searches read, or the one a purge
+/// is building to take its place (see `reindex`).
+#[derive(Clone, Copy, Debug)]
+pub enum Index {
+    Live,
+    Next,
+}
+
+macro_rules! index_sql {
+    ($table:literal) => {
+        concat!(
+            "INSERT INTO ",
+            $table,
+            " (rowid, content, channel)
+             SELECT seq, content || coalesce(char(10) || files, ''), channel FROM messages
+             WHERE seq BETWEEN ?1 AND ?2
+             AND channel IS NOT (SELECT value FROM meta WHERE key = 'unindexed')"
+        )
+    };
+}
+
 /// Indexes the messages stored with seq `first` to `last` (those that
-/// exist): new messages are indexed together, once per group commit, in
-/// the transaction that stores them. Edits and deletes keep the index in
-/// step through triggers, so every message must be indexed before one of
-/// those touches it.
-pub fn index(conn: &Connection, first: i64, last: i64) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO messages_fts (rowid, content, channel)
-         SELECT seq, content || coalesce(char(10) || files, ''), channel FROM messages
-         WHERE seq BETWEEN ?1 AND ?2",
-    )?
-    .execute([first, last])?;
+/// exist, but for a channel being purged by a rebuild): new messages are
+/// indexed together, once per group commit, in the transaction that
+/// stores them. Edits and deletes keep the index in step through
+/// triggers, so every message must be indexed before one of those touches
+/// it.
+pub fn index(conn: &Connection, index: Index, first: i64, last: i64) -> Result<(), StoreError> {
+    let sql = match index {
+        Index::Live => index_sql!("messages_fts"),
+        Index::Next => index_sql!("messages_fts_next"),
+    };
+    conn.prepare_cached(sql)?.execute([first, last])?;
     Ok(())
 }
 

@@ -87,7 +87,7 @@ pub(crate) fn channel(conn: &Connection, owner: Uuid, name: &str) -> Channel {
 /// Stores a message and indexes it for search, as the writer does.
 pub(crate) fn send(conn: &Connection, channel: &Channel, author: Uuid, content: &str) -> Message {
     let (message, place) = send_at(conn, channel, author, content);
-    search::index(conn, place.seq, place.seq).expect("index");
+    search::index(conn, search::Index::Live, place.seq, place.seq).expect("index");
     message
 }
 

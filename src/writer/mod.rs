@@ -198,7 +198,7 @@ fn commit(
         if job.touches_messages()
             && let Some((first, last)) = unindexed.take()
         {
-            search::index(&tx, first, last)?;
+            search::index(&tx, search::Index::Live, first, last)?;
         }
         // Stamped under the write lock, so times follow storage order (as far
         // as the clock does; the order itself never depends on it).
@@ -209,7 +209,7 @@ fn commit(
         }
     }
     if let Some((first, last)) = unindexed {
-        search::index(&tx, first, last)?;
+        search::index(&tx, search::Index::Live, first, last)?;
     }
     let mut events = Vec::with_capacity(jobs.len());
     for job in jobs.iter() {

@@ -24,6 +24,8 @@ const RETRY: Duration = Duration::from_secs(1);
 pub struct Purge {
     pending: bool,
     failed_at: Option<Instant>,
+    /// The channel whose way of purging is chosen (see `purge_some`).
+    chosen: Option<i64>,
 }
 
 impl Purge {
@@ -36,6 +38,7 @@ impl Purge {
         Purge {
             pending,
             failed_at: None,
+            chosen: None,
         }
     }
 
@@ -59,7 +62,7 @@ impl Purge {
         if !self.pending || self.wait().is_some_and(|w| !w.is_zero()) {
             return false;
         }
-        match step(conn) {
+        match step(conn, &mut self.chosen) {
             Ok(more) => {
                 self.pending = more;
                 self.failed_at = None;
@@ -79,13 +82,13 @@ impl Purge {
     }
 }
 
-fn step(conn: &mut Connection) -> Result<bool, StoreError> {
+fn step(conn: &mut Connection, chosen: &mut Option<i64>) -> Result<bool, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let began = Instant::now();
     messages::keep_newest_seq(&tx)?;
     let mut more = true;
     while more && began.elapsed() < STEP {
-        more = purge::purge_some(&tx, CHUNK)?;
+        more = purge::purge_some(&tx, CHUNK, chosen)?;
     }
     tx.commit()?;
     Ok(more)

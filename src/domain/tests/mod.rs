@@ -4,5 +4,6 @@
 mod channels;
 mod markers;
 mod messages;
+mod reindex;
 mod search;
 mod users;

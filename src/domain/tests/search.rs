@@ -29,7 +29,7 @@ fn a_message_is_found_once_indexed() {
     let (newer, last) = testing::send_at(&t.conn, &channel, author, "creme anglaise");
     assert!(find(&t.conn, "creme", None).is_empty(), "not indexed yet");
     assert!(!testing::index_is_consistent(&t.conn));
-    index(&t.conn, first.seq, last.seq).unwrap();
+    index(&t.conn, Index::Live, first.seq, last.seq).unwrap();
     assert!(testing::index_is_consistent(&t.conn));
     // Newest first; case and accents folded; the last word a prefix.
     assert_eq!(find(&t.conn, "CREME", None), [newer.id, older.id]);

@@ -75,7 +75,8 @@ async fn a_deleted_channel_is_answered_at_once_and_purged_in_steps() {
     let owner = Uuid::new_v4();
     let kept = h.channel(owner, "kept").await;
     let doomed = h.channel(owner, "doomed").await;
-    h.send_many(&kept, owner, 1, 1).await;
+    // Fewer go than stay: their entries are deleted (see the next test).
+    h.send_many(&kept, owner, 501, 1).await;
     h.send_many(&doomed, owner, 500, 50).await;
     let before = h.log.commits();
 
@@ -99,12 +100,43 @@ async fn a_deleted_channel_is_answered_at_once_and_purged_in_steps() {
         .collect();
     assert!(steps.len() >= 2, "purged in one step: {steps:?}");
     assert_eq!(steps.iter().sum::<usize>(), 500);
-    assert_eq!(h.count("SELECT count(*) FROM messages"), 1);
+    assert_eq!(h.count("SELECT count(*) FROM messages"), 501);
     assert_eq!(h.count("SELECT count(*) FROM channel_rows"), 1);
-    assert_eq!(find(&h.t.conn, "bulk").len(), 1);
+    assert_eq!(find(&h.t.conn, "bulk").len(), 100, "as many as asked");
+    assert!(find(&h.t.conn, "m0w49").is_empty());
     // The purged messages held the highest seqs: new ones still go above.
     let next = h.writer.send(kept.id, owner, text("next")).await.unwrap();
-    assert_eq!(testing::seq_of(&h.t.conn, &next.id), 502);
+    assert_eq!(testing::seq_of(&h.t.conn, &next.id), 1002);
+}
+
+#[tokio::test]
+async fn a_channel_of_most_messages_is_purged_by_a_rebuild_of_the_index() {
+    let h = start();
+    let owner = Uuid::new_v4();
+    let kept = h.channel(owner, "kept").await;
+    let doomed = h.channel(owner, "doomed").await;
+    h.send_many(&kept, owner, 20, 1).await;
+    h.send_many(&doomed, owner, 2000, 20).await;
+    let before = h.log.commits();
+
+    h.writer.delete_channel(doomed.id, owner).await.unwrap();
+    purged(&h.t.conn).await;
+
+    let transactions = &h.log.since(before)[1..];
+    let copying = |tx: &Vec<_>| changed(tx, Action::SQLITE_INSERT, "messages_fts_next_data");
+    let emptying = |tx: &Vec<_>| changed(tx, Action::SQLITE_DELETE, "messages_fts_old_data");
+    let deleting = |tx: &Vec<_>| changed(tx, Action::SQLITE_DELETE, "messages");
+    let first = |stage: &dyn Fn(&Vec<_>) -> usize| transactions.iter().position(|tx| stage(tx) > 0);
+    let last = |stage: &dyn Fn(&Vec<_>) -> usize| transactions.iter().rposition(|tx| stage(tx) > 0);
+    // Copied, then the old index emptied, then the rows deleted, in steps.
+    let (copied, emptied) = (last(&copying).unwrap(), first(&emptying).unwrap());
+    let (deleted_from, deleted_to) = (first(&deleting).unwrap(), last(&deleting).unwrap());
+    assert!(copied < emptied && emptied <= deleted_from && deleted_from < deleted_to);
+    let deleted: usize = transactions.iter().map(deleting).sum();
+    assert_eq!(deleted, 2000);
+    assert_eq!(find(&h.t.conn, "bulk").len(), 20);
+    assert!(find(&h.t.conn, "m0w19").is_empty());
+    assert!(testing::index_is_consistent(&h.t.conn));
 }
 
 #[tokio::test]
