@@ -11,6 +11,19 @@ use super::reindex;
 /// writes a segment per statement, so not a few at a time.
 const COPIED: u32 = 256;
 
+/// What a call to [`purge_some`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purged {
+    /// Nothing: no deleted channel has rows left.
+    Nothing,
+    /// A step of a rebuild of the search index, or rows it was rebuilt
+    /// without.
+    Rows,
+    /// Rows whose search entries are marked deleted: FTS5's merges are
+    /// still to drop them from the index's pages.
+    Marked,
+}
+
 /// Whether a deleted channel still has rows to purge.
 pub fn purge_pending(conn: &Connection) -> Result<bool, StoreError> {
     Ok(deleted_channel(conn)?.is_some())
@@ -32,8 +45,7 @@ fn deleted_channel(conn: &Connection) -> Result<Option<(i64, bool)>, StoreError>
 /// rebuild of the search index, or up to `rows` rows of a channel, its
 /// messages first (their search entries with them, by trigger, unless the
 /// index was rebuilt without them), then its tombstones, then the channel
-/// itself (its read markers by cascade). Whether any deleted channel may
-/// have rows left.
+/// itself (its read markers by cascade).
 ///
 /// `chosen` is the channel whose way of purging was chosen (by counting,
 /// see [`reindex::worth_it`]): a channel that holds most of the messages
@@ -48,27 +60,31 @@ pub fn purge_some(
     conn: &Connection,
     rows: u32,
     chosen: &mut Option<i64>,
-) -> Result<bool, StoreError> {
+) -> Result<Purged, StoreError> {
     if reindex::build_some(conn, COPIED)? || reindex::empty_some(conn, rows)? {
-        return Ok(true);
+        return Ok(Purged::Rows);
     }
     let Some((channel, unindexed)) = deleted_channel(conn)? else {
-        return Ok(false);
+        return Ok(Purged::Nothing);
     };
-    if !unindexed && *chosen != Some(channel) {
+    if unindexed {
+        purge_rows(conn, channel, rows)?;
+        return Ok(Purged::Rows);
+    }
+    if *chosen != Some(channel) {
         *chosen = Some(channel);
         if reindex::worth_it(conn, channel)? {
             reindex::begin(conn, channel)?;
-            return Ok(true);
+            return Ok(Purged::Rows);
         }
     }
     secure_delete(conn, false)?;
-    let more = purge_rows(conn, channel, rows);
+    let purged = purge_rows(conn, channel, rows);
     secure_delete(conn, true)?;
-    more
+    purged.map(|()| Purged::Marked)
 }
 
-fn purge_rows(conn: &Connection, channel: i64, rows: u32) -> Result<bool, StoreError> {
+fn purge_rows(conn: &Connection, channel: i64, rows: u32) -> Result<(), StoreError> {
     for table in ["messages", "message_tombstones"] {
         let purged = conn
             .prepare_cached(&format!(
@@ -77,14 +93,14 @@ fn purge_rows(conn: &Connection, channel: i64, rows: u32) -> Result<bool, StoreE
             ))?
             .execute(rusqlite::params![channel, rows])?;
         if purged > 0 {
-            return Ok(true);
+            return Ok(());
         }
     }
     conn.prepare_cached("DELETE FROM channel_rows WHERE seq = ?1")?
         .execute([channel])?;
     conn.prepare_cached("DELETE FROM meta WHERE key = 'unindexed' AND value = ?1")?
         .execute([channel])?;
-    Ok(true)
+    Ok(())
 }
 
 fn secure_delete(conn: &Connection, on: bool) -> Result<(), StoreError> {

@@ -128,9 +128,7 @@ fn run(
             },
         };
         let Some(first) = first else {
-            if purge.step(&mut conn) {
-                scrub.purged();
-            }
+            purge.step(&mut conn, &mut scrub);
             scrub.step(&mut conn);
             wrote();
             continue;
@@ -172,9 +170,7 @@ fn run(
         }
         // One step after each batch, so that a steady stream of writes
         // cannot starve the purge (nor the purge the writes).
-        if purge.step(&mut conn) {
-            scrub.purged();
-        }
+        purge.step(&mut conn, &mut scrub);
         scrub.step(&mut conn);
         wrote();
     }

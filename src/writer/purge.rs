@@ -8,8 +8,10 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, TransactionBehavior};
 
+use super::scrub::Scrub;
 use crate::domain::error::StoreError;
-use crate::domain::{messages, purge};
+use crate::domain::messages;
+use crate::domain::purge::{self, Purged};
 
 /// The longest a purge step holds the write lock (about: it stops after
 /// the chunk that passes it).
@@ -26,6 +28,8 @@ pub struct Purge {
     failed_at: Option<Instant>,
     /// The channel whose way of purging is chosen (see `purge_some`).
     chosen: Option<i64>,
+    /// Whether the purge left deleted entries in the search index.
+    marked: bool,
 }
 
 impl Purge {
@@ -39,6 +43,8 @@ impl Purge {
             pending,
             failed_at: None,
             chosen: None,
+            // What a purge before the restart left is unknown.
+            marked: pending,
         }
     }
 
@@ -57,38 +63,48 @@ impl Purge {
         }
     }
 
-    /// Purges for about [`STEP`], if a purge is due; whether that ended it.
-    pub fn step(&mut self, conn: &mut Connection) -> bool {
+    /// Purges for about [`STEP`], if a purge is due; once it ends, tells
+    /// `scrub` what is left to erase.
+    pub fn step(&mut self, conn: &mut Connection, scrub: &mut Scrub) {
         if !self.pending || self.wait().is_some_and(|w| !w.is_zero()) {
-            return false;
+            return;
         }
-        match step(conn, &mut self.chosen) {
+        match step(conn, &mut self.chosen, &mut self.marked) {
             Ok(more) => {
                 self.pending = more;
                 self.failed_at = None;
                 if !more {
                     tracing::info!("deleted channels purged");
+                    if std::mem::take(&mut self.marked) {
+                        scrub.purged();
+                    } else {
+                        scrub.erased();
+                    }
                 }
-                !more
             }
             Err(e) => {
                 if self.failed_at.is_none() {
                     tracing::warn!(error = %e, "purging a deleted channel failed; retrying every second");
                 }
                 self.failed_at = Some(Instant::now());
-                false
             }
         }
     }
 }
 
-fn step(conn: &mut Connection, chosen: &mut Option<i64>) -> Result<bool, StoreError> {
+fn step(
+    conn: &mut Connection,
+    chosen: &mut Option<i64>,
+    marked: &mut bool,
+) -> Result<bool, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let began = Instant::now();
     messages::keep_newest_seq(&tx)?;
     let mut more = true;
     while more && began.elapsed() < STEP {
-        more = purge::purge_some(&tx, CHUNK, chosen)?;
+        let purged = purge::purge_some(&tx, CHUNK, chosen)?;
+        *marked |= purged == Purged::Marked;
+        more = purged != Purged::Nothing;
     }
     tx.commit()?;
     Ok(more)

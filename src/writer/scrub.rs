@@ -4,9 +4,11 @@
 //!
 //! The rows themselves are zeroed as they go (`PRAGMA secure_delete`), and a
 //! single message's search entries too (FTS5's secure-delete). A purge
-//! turns the latter off for speed, so its words stay in older index
-//! segments, hidden by delete markers: after it, the index is merged into
-//! one segment, [`MERGE_PAGES`] at a time between writes, which drops them.
+//! that deletes entries turns the latter off for speed, so its words stay
+//! in older index segments, hidden by delete markers: after it, the index
+//! is merged into one segment, [`MERGE_PAGES`] at a time between writes,
+//! which drops them. (A purge that rebuilds the index instead zeroes the
+//! old one's pages as it goes.)
 //! Then a `TRUNCATE` checkpoint copies the WAL into the file and empties
 //! it, since the WAL still holds the pages as they were before. Under
 //! Litestream ([`Checkpoints::Litestream`]) that last step is Litestream's:
@@ -53,7 +55,8 @@ impl Scrub {
         self.due.get_or_insert_with(|| Instant::now() + DELAY);
     }
 
-    /// A purge ended: the index still holds its words.
+    /// A purge that deleted search entries ended: the index's pages still
+    /// hold its words.
     pub fn purged(&mut self) {
         self.merging = true;
         self.due = Some(Instant::now());

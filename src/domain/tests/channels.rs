@@ -8,7 +8,7 @@ use crate::domain::channels::*;
 use crate::domain::clock::Timestamp;
 use crate::domain::error::Refusal;
 use crate::domain::messages;
-use crate::domain::purge::{purge_pending, purge_some};
+use crate::domain::purge::{Purged, purge_pending, purge_some};
 use crate::domain::testing::{self, TestDb, count, send};
 
 #[test]
@@ -123,7 +123,7 @@ fn purge_some_goes_in_steps_until_nothing_is_left() {
     // 39 messages in chunks of 16, then the tombstone, then the row.
     let mut left = Vec::new();
     let mut chosen = None;
-    while purge_some(&t.conn, 16, &mut chosen).unwrap() {
+    while purge_some(&t.conn, 16, &mut chosen).unwrap() == Purged::Marked {
         left.push((
             rows(&t.conn, "messages", gone_seq),
             rows(&t.conn, "message_tombstones", gone_seq),
@@ -156,7 +156,7 @@ fn purge_pending_only_while_a_deleted_channel_has_rows() {
     let t = TestDb::new();
     assert!(!purge_pending(&t.conn).unwrap());
     assert!(
-        !purge_some(&t.conn, 16, &mut None).unwrap(),
+        purge_some(&t.conn, 16, &mut None).unwrap() == Purged::Nothing,
         "nothing to purge"
     );
     let owner = Uuid::new_v4();
@@ -164,6 +164,6 @@ fn purge_pending_only_while_a_deleted_channel_has_rows() {
     assert!(!purge_pending(&t.conn).unwrap());
     delete_owned(&t.conn, &channel.id, &owner, Timestamp(5)).unwrap();
     assert!(purge_pending(&t.conn).unwrap());
-    while purge_some(&t.conn, 16, &mut None).unwrap() {}
+    while purge_some(&t.conn, 16, &mut None).unwrap() != Purged::Nothing {}
     assert!(!purge_pending(&t.conn).unwrap());
 }
