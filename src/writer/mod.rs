@@ -107,9 +107,9 @@ fn run(
     mut scrub: scrub::Scrub,
     checkpointer: Option<&Checkpointer>,
 ) {
-    let wrote = || {
+    let wrote = |conn: &Connection| {
         if let Some(checkpointer) = checkpointer {
-            checkpointer.wrote();
+            checkpointer.wrote(conn);
         }
     };
     let mut purge = purge::Purge::start(&conn);
@@ -130,7 +130,7 @@ fn run(
         let Some(first) = first else {
             purge.step(&mut conn, &mut scrub);
             scrub.step(&mut conn);
-            wrote();
+            wrote(&conn);
             continue;
         };
         let mut heavy = first.heavy();
@@ -172,7 +172,7 @@ fn run(
         // cannot starve the purge (nor the purge the writes).
         purge.step(&mut conn, &mut scrub);
         scrub.step(&mut conn);
-        wrote();
+        wrote(&conn);
     }
 }
 

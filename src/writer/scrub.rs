@@ -18,7 +18,6 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use crate::domain::db::BUSY_TIMEOUT;
 use crate::domain::error::StoreError;
 use crate::domain::search;
 use crate::domain::wal::{self, Checkpoints};
@@ -112,8 +111,5 @@ fn merge_step(conn: &mut Connection) -> Result<bool, StoreError> {
 
 /// Empties the WAL into the file; whether it could (readers may hold it).
 fn checkpoint(conn: &mut Connection) -> Result<bool, StoreError> {
-    conn.busy_timeout(READERS_WAIT)?;
-    let done = wal::truncate(conn);
-    conn.busy_timeout(BUSY_TIMEOUT)?;
-    Ok(done?)
+    Ok(wal::waiting(conn, READERS_WAIT, wal::truncate)?)
 }
