@@ -51,11 +51,12 @@ fn deleted_channel(conn: &Connection) -> Result<Option<(i64, bool)>, StoreError>
 /// see [`reindex::worth_it`]): a channel that holds most of the messages
 /// is purged by a rebuild, any other by deleting its entries.
 ///
-/// FTS5's secure-delete is off meanwhile: it rewrites every index page a
-/// message's words are on (milliseconds per message at a million), where a
-/// plain delete only records that the entries are gone. The purged words
-/// are then unsearchable at once, and leave the index's pages as FTS5's own
-/// merges reach them; a single message's delete stays secure.
+/// Where entries are deleted, FTS5's secure-delete is off meanwhile: it
+/// rewrites every index page a message's words are on (milliseconds per
+/// message at a million), where a plain delete only records that the
+/// entries are gone. The purged words are then unsearchable at once, and
+/// leave the index's pages as FTS5's own merges reach them; a single
+/// message's delete stays secure.
 pub fn purge_some(
     conn: &Connection,
     rows: u32,

@@ -129,4 +129,16 @@ fn a_purge_of_most_messages_rebuilds_the_index_without_them() {
     messages::delete(&t.conn, &stay[2].id, &owner).unwrap();
     assert_eq!(hits(&t.conn, "keptword"), 296);
     assert!(testing::index_is_consistent(&t.conn));
+
+    // And again, on the index the first rebuild made (renamed into place).
+    let again = testing::channel(&t.conn, owner, "again");
+    for i in 0..400 {
+        send(&t.conn, &again, owner, &format!("againword a{i}"));
+    }
+    delete_owned(&t.conn, &again.id, &owner, Timestamp(7)).unwrap();
+    assert_eq!(purge_some(&t.conn, 16, &mut None).unwrap(), Purged::Rows);
+    assert!(table(&t.conn, "messages_fts_next"), "400 of 698: a rebuild");
+    while purge_some(&t.conn, 16, &mut None).unwrap() != Purged::Nothing {}
+    assert_eq!((hits(&t.conn, "againword"), hits(&t.conn, "keptword")), (0, 296));
+    assert!(testing::index_is_consistent(&t.conn));
 }
