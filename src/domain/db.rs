@@ -291,7 +291,7 @@ mod tests {
     /// SHA-256 of each migration as shipped (trailing blank lines aside). A
     /// database that has run one never runs it again: an edit would reach
     /// new databases only, and the two would differ for good.
-    const SHIPPED: [&str; 10] = [
+    const SHIPPED: [&str; 11] = [
         "af42e9dc27e26deb5a5f4f76551b92a40abe066a7f3e80561caa91b7b1b3a9b2",
         "07db1ec3d50973480bb8c8b17d4fe6790a4845bb02ff9d6edb7cc4e367d0fa74",
         "4775d09dd79ec2fd2ffa70a7c94893b0a2f1d4581365e075fd91aff178d16af5",
@@ -302,6 +302,7 @@ mod tests {
         "72dec0ab76410a4c8aa50fe54db4e072d750d827f7ad4660c97db7d0ae163188",
         "86a633fed55f7483d242d39460f0f69c54982b7fbdf98143cba17ab9883ff601",
         "5214c741e72f396da64328987326dcdf4d8b53dad2caf45285ee9781260f9e15",
+        "824e629be52f19d4837ee76a32d92924a444853c7bb2e43ce75788a52917c207",
     ];
 
     #[test]

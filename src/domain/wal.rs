@@ -1,6 +1,7 @@
 //! Who checkpoints the WAL into the database file: azuma itself, or
 //! Litestream, which must read every frame before it leaves the WAL (a
-//! checkpoint it did not run makes it take a whole new snapshot).
+//! checkpoint it did not run makes it take a whole new snapshot); and the
+//! checkpoints azuma runs, which also keep the WAL from growing for ever.
 
 use std::time::Duration;
 

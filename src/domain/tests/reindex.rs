@@ -139,6 +139,9 @@ fn a_purge_of_most_messages_rebuilds_the_index_without_them() {
     assert_eq!(purge_some(&t.conn, 16, &mut None).unwrap(), Purged::Rows);
     assert!(table(&t.conn, "messages_fts_next"), "400 of 698: a rebuild");
     while purge_some(&t.conn, 16, &mut None).unwrap() != Purged::Nothing {}
-    assert_eq!((hits(&t.conn, "againword"), hits(&t.conn, "keptword")), (0, 296));
+    assert_eq!(
+        (hits(&t.conn, "againword"), hits(&t.conn, "keptword")),
+        (0, 296)
+    );
     assert!(testing::index_is_consistent(&t.conn));
 }
