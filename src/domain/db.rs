@@ -19,6 +19,20 @@ const SCHEMA: &str = include_str!("../../schema.sql");
 const APPLICATION_ID: i64 = 0x417A_756D;
 /// How long a statement waits for a lock before the request gets a 503.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Runs `checkpoint` (see `wal`) waiting at most `wait` for the lock or
+/// for readers, where every wait holds back writes; then the usual busy
+/// timeout again.
+pub fn waiting<T>(
+    conn: &Connection,
+    wait: Duration,
+    checkpoint: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.busy_timeout(wait)?;
+    let done = checkpoint(conn);
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    done
+}
 /// Connections in the pool; SQLite runs one writer at a time anyway.
 const POOL_SIZE: u32 = 8;
 /// Searches that may hold a pool connection at once: however many run,

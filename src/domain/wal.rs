@@ -3,12 +3,8 @@
 //! checkpoint it did not run makes it take a whole new snapshot); and the
 //! checkpoints azuma runs, which also keep the WAL from growing for ever.
 
-use std::time::Duration;
-
 use rusqlite::Connection;
 use rusqlite::config::DbConfig;
-
-use super::db::BUSY_TIMEOUT;
 
 /// The WAL's size past which the writer starts it over, and what the file
 /// is cut back to then: 32 MiB, 8,192 frames of 4 KiB.
@@ -72,19 +68,6 @@ pub fn passive(conn: &Connection) -> rusqlite::Result<bool> {
 pub fn restart(conn: &Connection) -> rusqlite::Result<bool> {
     let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get(0))?;
     Ok(busy == 0)
-}
-
-/// Runs `checkpoint` waiting at most `wait` for the lock or readers, where
-/// every wait holds back writes: then the usual busy timeout again.
-pub fn waiting<T>(
-    conn: &Connection,
-    wait: Duration,
-    checkpoint: impl FnOnce(&Connection) -> rusqlite::Result<T>,
-) -> rusqlite::Result<T> {
-    conn.busy_timeout(wait)?;
-    let done = checkpoint(conn);
-    conn.busy_timeout(BUSY_TIMEOUT)?;
-    done
 }
 
 /// Copies the WAL into the file and empties it; whether it could (a reader

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
-use crate::domain::wal;
+use crate::domain::{db, wal};
 
 /// The shortest time between two checkpoints: the WAL grows by at most
 /// what is written in it.
@@ -55,7 +55,7 @@ impl Checkpointer {
     /// pending is enough), first starting the WAL over if it is due.
     pub fn wrote(&self, conn: &Connection) {
         if self.restart.swap(false, Ordering::Relaxed) {
-            match wal::waiting(conn, READERS_WAIT, wal::restart) {
+            match db::waiting(conn, READERS_WAIT, wal::restart) {
                 // Readers held the WAL: the thread's next turn says so again.
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "starting the WAL over failed"),

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, TransactionBehavior};
 
+use crate::domain::db;
 use crate::domain::error::StoreError;
 use crate::domain::search;
 use crate::domain::wal::{self, Checkpoints};
@@ -111,5 +112,5 @@ fn merge_step(conn: &mut Connection) -> Result<bool, StoreError> {
 
 /// Empties the WAL into the file; whether it could (readers may hold it).
 fn checkpoint(conn: &mut Connection) -> Result<bool, StoreError> {
-    Ok(wal::waiting(conn, READERS_WAIT, wal::truncate)?)
+    Ok(db::waiting(conn, READERS_WAIT, wal::truncate)?)
 }
