@@ -338,3 +338,41 @@ WHEN old.channel IS NOT (SELECT value FROM meta WHERE key = 'unindexed') BEGIN
     INSERT INTO messages_fts (rowid, content, channel)
     VALUES (new.seq, new.content || coalesce(char(10) || new.files, ''), new.channel);
 END;
+
+-- migration 12: unread counts at their cap without counting to it.
+-- Each channel keeps how many messages it holds and the seq of its
+-- 1000th newest (NULL while it holds fewer; 1000 is the cap on unread
+-- counts, markers::UNREAD_CAP): a reader whose marker is below that seq
+-- has the cap's worth unread, known without walking a thousand index
+-- entries per channel. A new message moves it one message on; deleting
+-- one at or above it moves it one back.
+ALTER TABLE channel_rows ADD COLUMN message_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE channel_rows ADD COLUMN cap_seq INTEGER;
+UPDATE channel_rows SET
+    message_count = (SELECT count(*) FROM messages m WHERE m.channel = channel_rows.seq),
+    cap_seq = (SELECT m.seq FROM messages m WHERE m.channel = channel_rows.seq
+               ORDER BY m.seq DESC LIMIT 1 OFFSET 999);
+CREATE TRIGGER messages_cap_insert AFTER INSERT ON messages BEGIN
+    UPDATE channel_rows SET
+        message_count = message_count + 1,
+        cap_seq = CASE
+            WHEN message_count + 1 < 1000 THEN NULL
+            WHEN message_count + 1 = 1000 THEN
+                (SELECT min(m.seq) FROM messages m WHERE m.channel = new.channel)
+            ELSE (SELECT min(m.seq) FROM messages m
+                  WHERE m.channel = new.channel AND m.seq > cap_seq)
+        END
+    WHERE seq = new.channel;
+END;
+CREATE TRIGGER messages_cap_delete AFTER DELETE ON messages BEGIN
+    UPDATE channel_rows SET
+        message_count = message_count - 1,
+        cap_seq = CASE
+            WHEN message_count - 1 < 1000 THEN NULL
+            WHEN old.seq >= cap_seq THEN
+                (SELECT max(m.seq) FROM messages m
+                 WHERE m.channel = old.channel AND m.seq < cap_seq)
+            ELSE cap_seq
+        END
+    WHERE seq = old.channel;
+END;

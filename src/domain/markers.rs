@@ -10,7 +10,9 @@ use super::error::{Refusal, StoreError};
 use super::messages::{self, Message, Place};
 use super::notifications::{LEVEL, Level};
 
-/// Unread counts stop here: a client shows "999+" long before.
+/// Unread counts stop here: a client shows "999+" long before. (Each
+/// channel keeps the seq of its 1000th newest message, by trigger: see
+/// `schema.sql`, migration 12.)
 pub const UNREAD_CAP: i64 = 1000;
 
 /// A user's read marker in a channel, where it now stands.
@@ -120,22 +122,20 @@ pub fn start_at_end(conn: &Connection, user: &Uuid, channel_seq: i64) -> Result<
 /// [`UNREAD_CAP`] entries of the `(channel, seq)` index, and each count of
 /// mentions as many of the user's entries in `mentions`.
 pub fn unread(conn: &Connection, user: &Uuid) -> Result<Vec<Unread>, StoreError> {
-    // At the cap, finding the 1000th message is cheaper than counting to
-    // it; below, the count is short.
+    // A marker below the channel's 1000th newest message (`cap_seq`, kept
+    // by triggers) has the cap unread; above it, the count is short.
     let mut stmt = conn.prepare_cached(&format!(
         "WITH {SEEN}, marked AS (
              SELECT c.id AS channel, c.seq AS channel_seq, r.message AS last_read,
                     coalesce(r.seq, (SELECT first_seq FROM users WHERE id = ?1)) AS after,
-                    {LEVEL} AS level
+                    {LEVEL} AS level, k.cap_seq AS cap_seq
              FROM seen c
+             JOIN channel_rows k ON k.seq = c.seq
              LEFT JOIN read_markers r ON r.user = ?1 AND r.channel = c.seq
              LEFT JOIN notification_levels l ON l.user = ?1 AND l.channel = c.seq
          )
          SELECT channel, last_read,
-                CASE WHEN (SELECT m.seq FROM messages m
-                           WHERE m.channel = channel_seq AND m.seq > after
-                           ORDER BY m.seq LIMIT 1 OFFSET ?2 - 1) IS NOT NULL
-                     THEN ?2
+                CASE WHEN cap_seq > after THEN ?2
                      ELSE (SELECT count(*) FROM messages m
                            WHERE m.channel = channel_seq AND m.seq > after)
                 END,

@@ -95,6 +95,64 @@ fn unread_counts_stop_at_the_cap() {
     assert_eq!(counts(&t.conn, &user), [4]);
 }
 
+/// What the triggers keep for `channel` (its messages and the seq of its
+/// 1000th newest), next to what counting says.
+fn kept_and_counted(conn: &Connection, channel: &Uuid) -> [(i64, Option<i64>); 2] {
+    let kept = conn
+        .query_row(
+            "SELECT message_count, cap_seq FROM channel_rows WHERE id = ?1",
+            [channel],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let counted = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM messages m WHERE m.channel = c.seq),
+                    (SELECT m.seq FROM messages m WHERE m.channel = c.seq
+                     ORDER BY m.seq DESC LIMIT 1 OFFSET ?2 - 1)
+             FROM channel_rows c WHERE c.id = ?1",
+            rusqlite::params![channel, UNREAD_CAP],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    [kept, counted]
+}
+
+#[test]
+fn each_channel_keeps_its_thousandth_newest_message() {
+    let t = TestDb::new();
+    let user = testing::user(&t.conn, "alice");
+    let channel = testing::channel(&t.conn, user, "general");
+    let other = testing::channel(&t.conn, user, "other");
+    let tx = t.conn.unchecked_transaction().unwrap();
+    let mut sent = Vec::new();
+    for i in 0..UNREAD_CAP + 3 {
+        sent.push(send(&tx, &channel, user, &format!("m{i}")));
+        if i % 7 == 0 {
+            send(&tx, &other, user, "elsewhere");
+        }
+        if (UNREAD_CAP - 2..=UNREAD_CAP + 2).contains(&i) {
+            let [kept, counted] = kept_and_counted(&tx, &channel.id);
+            assert_eq!(kept, counted, "after message {i}");
+            assert_eq!(kept.1.is_some(), i + 1 >= UNREAD_CAP);
+        }
+    }
+    tx.commit().unwrap();
+    // Deleting the newest, the 1000th newest itself, one older than it,
+    // then enough to go below a thousand.
+    let cap = sent.len() - UNREAD_CAP as usize;
+    for i in [sent.len() - 1, cap, cap - 2, 0, 10, 20] {
+        messages::delete(&t.conn, &sent[i].id, &user).unwrap();
+        let [kept, counted] = kept_and_counted(&t.conn, &channel.id);
+        assert_eq!(kept, counted, "after deleting message {i}");
+    }
+    assert_eq!(
+        kept_and_counted(&t.conn, &channel.id)[0],
+        (UNREAD_CAP - 3, None)
+    );
+    assert_eq!(kept_and_counted(&t.conn, &other.id)[0].0, 144);
+}
+
 #[test]
 fn a_channel_never_marked_counts_from_the_accounts_first_seq() {
     let t = TestDb::new();
