@@ -118,9 +118,10 @@ pub fn start_at_end(conn: &Connection, user: &Uuid, channel_seq: i64) -> Result<
 /// The unread count of every channel `user` may see, in the order of
 /// `GET /channel`.
 /// Where the user never marked a channel, counting starts where the history
-/// stood when the account was made. Each count reads at most
-/// [`UNREAD_CAP`] entries of the `(channel, seq)` index, and each count of
-/// mentions as many of the user's entries in `mentions`.
+/// stood when the account was made. A count at the cap reads none of the
+/// `(channel, seq)` index, any other fewer than [`UNREAD_CAP`] entries of
+/// it; each count of mentions at most as many of the user's entries in
+/// `mentions`.
 pub fn unread(conn: &Connection, user: &Uuid) -> Result<Vec<Unread>, StoreError> {
     // A marker below the channel's 1000th newest message (`cap_seq`, kept
     // by triggers) has the cap unread; above it, the count is short.
