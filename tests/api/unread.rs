@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::channel::create_channel;
-use crate::helpers::{Reply, TestServer, WsClient};
+use crate::helpers::{Reply, TestServer, WsClient, history_at};
 use crate::message::send;
 
 async fn mark(server: &TestServer, token: &str, channel: &str, message: &str) -> Reply {
@@ -144,5 +144,24 @@ async fn unread_counts_stop_at_1000() {
         (&counts[0]["unread"], &counts[0]["mentions"]),
         (&json!(1000), &json!(1000))
     );
+    // The cap is the channel's 1000th newest message: a marker just before
+    // it leaves 1000 unread, one on it 999; deleting a newer message takes
+    // one more off.
+    let ids = history_at(&server.client, &server.base, &bob, &channel).await;
+    assert_eq!(ids.len(), 1050);
+    let cap = ids.len() - 1000;
+    for (marker, left) in [(cap - 1, 1000), (cap, 999)] {
+        assert_eq!(
+            mark(&server, &bob, &channel, &ids[marker]).await.status,
+            204
+        );
+        assert_eq!(unread(&server, &bob).await[0]["unread"], json!(left));
+    }
+    let newest = format!("/message/{}", ids[ids.len() - 1]);
+    let deleted = server
+        .call(Method::DELETE, &newest, Some(&alice), None)
+        .await;
+    assert_eq!(deleted.status, 204);
+    assert_eq!(unread(&server, &bob).await[0]["unread"], json!(998));
     server.stop().await;
 }
