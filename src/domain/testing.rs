@@ -118,6 +118,16 @@ pub(crate) fn seq_of(conn: &Connection, id: &Uuid) -> i64 {
     .expect("a message")
 }
 
+/// How many messages the search index finds for the FTS5 query `word`.
+pub(crate) fn hits(conn: &Connection, word: &str) -> i64 {
+    conn.query_row(
+        "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?1",
+        [word],
+        |r| r.get(0),
+    )
+    .expect("an FTS5 query")
+}
+
 /// Checks the search index against the messages it indexes.
 pub(crate) fn index_is_consistent(conn: &Connection) -> bool {
     conn.execute(

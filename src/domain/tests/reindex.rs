@@ -9,16 +9,7 @@ use crate::domain::channels::delete_owned;
 use crate::domain::clock::Timestamp;
 use crate::domain::messages;
 use crate::domain::purge::{Purged, purge_pending, purge_some};
-use crate::domain::testing::{self, TestDb, count, send, text};
-
-fn hits(conn: &Connection, word: &str) -> i64 {
-    conn.query_row(
-        "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?1",
-        [word],
-        |r| r.get(0),
-    )
-    .unwrap()
-}
+use crate::domain::testing::{self, TestDb, count, hits, send, text};
 
 fn table(conn: &Connection, name: &str) -> bool {
     count(

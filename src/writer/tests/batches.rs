@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::super::writes;
 use super::{frames, hold_lock, let_tasks_queue, release, start};
 use crate::domain::error::Refusal;
-use crate::domain::testing::text;
+use crate::domain::testing::{self, text};
 use crate::realtime::hub::Audience;
 
 #[tokio::test]
@@ -202,21 +202,11 @@ fn messages_are_indexed_before_a_later_write_of_their_batch_touches_them() {
     )
     .expect("the batch commits");
     // The index holds the edited text only, and agrees with the table.
-    t.conn
-        .execute(
-            "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)",
-            [],
-        )
-        .expect("the index matches the messages");
-    let count = |word: &str| -> i64 {
-        t.conn
-            .query_row(
-                "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?1",
-                [word],
-                |r| r.get(0),
-            )
-            .unwrap()
-    };
+    assert!(
+        testing::index_is_consistent(&t.conn),
+        "the index matches the messages"
+    );
+    let count = |word| testing::hits(&t.conn, word);
     assert_eq!((count("first"), count("later")), (0, 1));
 }
 

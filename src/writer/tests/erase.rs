@@ -123,17 +123,26 @@ async fn a_channel_of_most_messages_is_purged_by_a_rebuild_of_the_index() {
     purged(&h.t.conn).await;
 
     let transactions = &h.log.since(before)[1..];
-    let copying = |tx: &Vec<_>| changed(tx, Action::SQLITE_INSERT, "messages_fts_next_data");
-    let emptying = |tx: &Vec<_>| changed(tx, Action::SQLITE_DELETE, "messages_fts_old_data");
-    let deleting = |tx: &Vec<_>| changed(tx, Action::SQLITE_DELETE, "messages");
-    let first = |stage: &dyn Fn(&Vec<_>) -> usize| transactions.iter().position(|tx| stage(tx) > 0);
-    let last = |stage: &dyn Fn(&Vec<_>) -> usize| transactions.iter().rposition(|tx| stage(tx) > 0);
+    // The first and last of the transactions that made `action` on `table`.
+    let span = |action, table| {
+        let touched: Vec<usize> = (0..transactions.len())
+            .filter(|&i| changed(&transactions[i], action, table) > 0)
+            .collect();
+        (
+            *touched.first().expect(table),
+            *touched.last().expect(table),
+        )
+    };
+    let copied = span(Action::SQLITE_INSERT, "messages_fts_next_data");
+    let emptied = span(Action::SQLITE_DELETE, "messages_fts_old_data");
+    let deleted = span(Action::SQLITE_DELETE, "messages");
     // Copied, then the old index emptied, then the rows deleted, in steps.
-    let (copied, emptied) = (last(&copying).unwrap(), first(&emptying).unwrap());
-    let (deleted_from, deleted_to) = (first(&deleting).unwrap(), last(&deleting).unwrap());
-    assert!(copied < emptied && emptied <= deleted_from && deleted_from < deleted_to);
-    let deleted: usize = transactions.iter().map(deleting).sum();
-    assert_eq!(deleted, 2000);
+    assert!(copied.1 < emptied.0 && emptied.0 <= deleted.0 && deleted.0 < deleted.1);
+    let rows: usize = transactions
+        .iter()
+        .map(|tx| changed(tx, Action::SQLITE_DELETE, "messages"))
+        .sum();
+    assert_eq!(rows, 2000);
     assert_eq!(find(&h.t.conn, "bulk").len(), 20);
     assert!(find(&h.t.conn, "m0w19").is_empty());
     assert!(testing::index_is_consistent(&h.t.conn));
