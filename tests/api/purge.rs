@@ -139,12 +139,11 @@ async fn a_kill_9_mid_purge_finishes_the_purge_after_a_restart() {
     server.wait_for_log(&["deleted channels purged"]).await;
     assert_eq!(leftovers(&path), (0, 0, 0, 0, 0));
     assert_eq!(history_at(&http, &base, &token, &kept).await, kept_ids);
-    let check: String = rusqlite::Connection::open(&path)
-        .unwrap()
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let check: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(check, "ok");
-    let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute(
         "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)",
         [],
